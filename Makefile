@@ -74,7 +74,7 @@ cluster-down: ## Stop the local control plane started by cluster-up.
 
 .PHONY: run
 run: ## Run the module on the local cluster (or on $KUBECONFIG when set).
-	$(LOCALCLUSTER) run
+	$(GO) run ./test/run
 
 ##@ Tools
 
