@@ -1,6 +1,7 @@
 package installer
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -245,7 +246,10 @@ func (e *Engine) OwnedKinds(ctx context.Context) ([]schema.GroupVersionKind, err
 		}
 	}
 	slices.SortFunc(kinds, func(a, b schema.GroupVersionKind) int {
-		return compareRefs(ObjectRef{Group: a.Group, Version: a.Version, Kind: a.Kind}, ObjectRef{Group: b.Group, Version: b.Version, Kind: b.Kind})
+		return cmp.Or(
+			compareRefs(ObjectRef{Group: a.Group, Kind: a.Kind}, ObjectRef{Group: b.Group, Kind: b.Kind}),
+			cmp.Compare(a.Version, b.Version),
+		)
 	})
 	return kinds, nil
 }

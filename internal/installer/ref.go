@@ -80,19 +80,19 @@ var tiers = map[schema.GroupKind]int{
 
 	{Kind: "Namespace"}: tierNamespace,
 
-	{Kind: "ServiceAccount"}:                                       tierIdentity,
+	{Kind: "ServiceAccount"}:                                         tierIdentity,
 	{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole"}:        tierIdentity,
 	{Group: "rbac.authorization.k8s.io", Kind: "ClusterRoleBinding"}: tierIdentity,
 	{Group: "rbac.authorization.k8s.io", Kind: "Role"}:               tierIdentity,
 	{Group: "rbac.authorization.k8s.io", Kind: "RoleBinding"}:        tierIdentity,
 	{Group: "scheduling.k8s.io", Kind: "PriorityClass"}:              tierIdentity,
 
-	{Kind: "ConfigMap"}:                           tierConfig,
-	{Kind: "Secret"}:                              tierConfig,
-	{Kind: "LimitRange"}:                          tierConfig,
-	{Kind: "ResourceQuota"}:                       tierConfig,
-	{Kind: "PersistentVolume"}:                    tierConfig,
-	{Kind: "PersistentVolumeClaim"}:               tierConfig,
+	{Kind: "ConfigMap"}:                             tierConfig,
+	{Kind: "Secret"}:                                tierConfig,
+	{Kind: "LimitRange"}:                            tierConfig,
+	{Kind: "ResourceQuota"}:                         tierConfig,
+	{Kind: "PersistentVolume"}:                      tierConfig,
+	{Kind: "PersistentVolumeClaim"}:                 tierConfig,
 	{Group: "storage.k8s.io", Kind: "StorageClass"}: tierConfig,
 
 	{Kind: "Service"}: tierService,
