@@ -431,7 +431,7 @@ func startOnce(ctx context.Context, opts Options, bins Binaries, dir string) (_ 
 	if c.auditLog != "" {
 		audit = c.auditLog
 	}
-	fmt.Fprintf(opts.Log, "local cluster: ready in %s (etcd %s, apiserver %s; %d nodes x %d pods; control-plane qps %d burst %d; audit %s; kubeconfig %s)\n",
+	fmt.Fprintf(opts.Log, "local cluster: ready in %s (etcd %s, apiserver %s; nodes=%d pods/node=%d; control-plane qps=%d burst=%d; audit=%s; kubeconfig %s)\n",
 		roundDuration(time.Since(t0)), roundDuration(tEtcd), roundDuration(tAPI), opts.Nodes, opts.PodsPerNode,
 		opts.ControlPlaneQPS, 2*opts.ControlPlaneQPS, audit, kubeconfig)
 	return c, nil
