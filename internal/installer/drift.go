@@ -30,8 +30,8 @@ func fingerprint(entries []metav1.ManagedFieldsEntry, manager string) string {
 			continue
 		}
 		fields := []byte("{}")
-		if e.FieldsV1 != nil {
-			fields = canonicalJSON(e.FieldsV1.Raw)
+		if raw := e.FieldsV1.GetRawBytes(); raw != nil {
+			fields = canonicalJSON(raw)
 		}
 		parts = append(parts, fields)
 	}

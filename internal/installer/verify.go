@@ -76,9 +76,12 @@ func (e *Engine) objectStatus(ctx context.Context, entry InventoryEntry) (*Objec
 	if err != nil {
 		return nil, err
 	}
-	res, err := status.Compute(u)
-	if err != nil {
-		return &ObjectStatus{Ref: entry.ObjectRef, Status: status.UnknownStatus, Message: err.Error()}, nil
+	// An object kstatus cannot read is reported as Unknown, not as an error.
+	st := &ObjectStatus{Ref: entry.ObjectRef, Status: status.UnknownStatus}
+	if res, err := status.Compute(u); err == nil {
+		st.Status, st.Message = res.Status, res.Message
+	} else {
+		st.Message = err.Error()
 	}
-	return &ObjectStatus{Ref: entry.ObjectRef, Status: res.Status, Message: res.Message}, nil
+	return st, nil
 }

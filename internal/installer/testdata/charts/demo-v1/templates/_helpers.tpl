@@ -1,0 +1,4 @@
+{{- define "demo.selector" -}}
+app.kubernetes.io/name: demo
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
