@@ -5,14 +5,22 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 var crdGroupKind = schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}
+
+// How long Apply waits for the kinds of CRDs it just applied to be served.
+const (
+	kindPollInterval = 200 * time.Millisecond
+	kindTimeout      = 30 * time.Second
+)
 
 // ApplyResult summarizes one Apply.
 type ApplyResult struct {
@@ -85,8 +93,16 @@ func (e *Engine) Apply(ctx context.Context, m *Manifest) (ApplyResult, error) {
 	}
 
 	fingerprints := make(map[objectKey]string, len(toApply))
+	scopes := crdScopes(desired)
+	served := map[schema.GroupVersionKind]bool{}
 	for _, obj := range toApply {
 		ref := RefOf(obj)
+		if _, ownCRD := scopes[ref.GroupKind()]; ownCRD && !served[ref.GroupVersionKind()] {
+			if err := e.awaitKind(ctx, ref.GroupVersionKind()); err != nil {
+				return res, fmt.Errorf("apply %s: %w", ref, err)
+			}
+			served[ref.GroupVersionKind()] = true
+		}
 		fp, err := e.applyObject(ctx, obj)
 		if err != nil {
 			return res, fmt.Errorf("apply %s: %w", ref, err)
@@ -174,6 +190,21 @@ func selectObjects(objs []*unstructured.Unstructured, refs []ObjectRef) []*unstr
 		}
 	}
 	return out
+}
+
+// awaitKind waits until the API server serves a kind defined by a CRD of
+// the manifest: a custom resource can only be applied once its CRD is
+// established.
+func (e *Engine) awaitKind(ctx context.Context, gvk schema.GroupVersionKind) error {
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, kindPollInterval, kindTimeout, true, func(context.Context) (bool, error) {
+		_, last = e.client.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version)
+		return last == nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("kind %s not served yet: %w", gvk, errors.Join(err, last))
+	}
+	return nil
 }
 
 // applyObject server-side applies obj and returns the fingerprint of the

@@ -19,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/rand"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -532,4 +533,46 @@ func TestIntegrationLifecycle(t *testing.T) {
 		g.Expect(done).To(BeTrue())
 		g.Expect(h.writes.take()).To(BeEmpty(), "repeated uninstall writes nothing")
 	})
+}
+
+func TestIntegrationCustomResourceWithItsCRD(t *testing.T) {
+	h := newHarness(t, "sample")
+	ctx := context.Background()
+	g := NewWithT(t)
+	m, err := Render(Release{ChartDir: sampleChart, Name: h.release, Namespace: h.ns})
+	g.Expect(err).NotTo(HaveOccurred())
+
+	// The Widget is applied right after the CRD that defines it.
+	res, err := h.engine.Apply(ctx, m)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(res.Applied).To(Equal(len(m.Objects)))
+	widget, found := h.get(g, "sample.example.test/v1", "Widget", h.key(h.release+"-default"))
+	g.Expect(found).To(BeTrue())
+	g.Expect(widget.GetLabels()).To(HaveKeyWithValue(ModuleLabel, "sample"))
+
+	g.Eventually(func(g Gomega) {
+		r, err := h.engine.Verify(ctx)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(r.NotReady).To(BeEmpty())
+		g.Expect(h.engine.Drifted(ctx)).To(BeEmpty())
+	}).WithTimeout(eventuallyTimeout).WithPolling(pollInterval).Should(Succeed())
+	kinds, err := h.engine.OwnedKinds(ctx)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(kinds).To(ContainElement(schema.GroupVersionKind{Group: "sample.example.test", Version: "v1", Kind: "Widget"}))
+
+	h.writes.take()
+	res, err = h.engine.Apply(ctx, m)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(res.UpToDate).To(BeTrue())
+	g.Expect(h.writes.take()).To(BeEmpty())
+
+	// The module's own Widget goes first, so its CRD is not held back.
+	g.Eventually(func(g Gomega) {
+		done, err := h.engine.Uninstall(ctx)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(done).To(BeTrue())
+	}).WithTimeout(eventuallyTimeout).WithPolling(time.Second).Should(Succeed())
+	g.Expect(h.exists(g, "apiextensions.k8s.io/v1", "CustomResourceDefinition",
+		client.ObjectKey{Name: "widgets.sample.example.test"})).To(BeFalse())
+	g.Expect(h.exists(g, "v1", "Namespace", client.ObjectKey{Name: h.release + "-workspace"})).To(BeFalse())
 }
