@@ -121,7 +121,7 @@ func (e *Engine) Apply(ctx context.Context, m *Manifest) (ApplyResult, error) {
 
 	pr, err := e.prune(ctx, s)
 	res.Pruned, res.Retained, res.Deleting = pr.deleted, pr.retained, pr.deleting
-	res.UpToDate = res.Applied == 0 && !wrote && !pr.wrote
+	res.UpToDate = res.Applied == 0 && res.Pruned == 0 && !wrote && !pr.wrote
 	return res, err
 }
 

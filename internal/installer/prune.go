@@ -68,6 +68,14 @@ func protection(ref ObjectRef, obj metav1.Object, module string) *Retained {
 // removal is what happened to one object asked to be removed.
 type removal int
 
+// outcome of removing one object: what happened, the protection rule that
+// kept it if any, and whether a delete request was sent.
+type outcome struct {
+	removal  removal
+	retained *Retained
+	deleted  bool
+}
+
 const (
 	// removalGone: the object does not exist (any more); forget it.
 	removalGone removal = iota
@@ -82,32 +90,28 @@ const (
 // remove deletes one recorded object unless a protection rule keeps it. It
 // reads metadata only, and deletes with a UID precondition so that an object
 // recreated meanwhile by someone else is left alone.
-func (e *Engine) remove(ctx context.Context, ref ObjectRef) (removal, *Retained, bool, error) {
+func (e *Engine) remove(ctx context.Context, ref ObjectRef) (outcome, error) {
 	live, ref, err := e.getLiveMeta(ctx, ref)
 	if isGone(err) {
-		return removalGone, nil, false, nil
+		return outcome{removal: removalGone}, nil
 	}
 	if err != nil {
-		return 0, nil, false, err
+		return outcome{}, err
 	}
 	if live.GetDeletionTimestamp() != nil {
-		return removalDeleting, nil, false, nil
+		return outcome{removal: removalDeleting}, nil
 	}
 	if r := protection(ref, live, e.opts.Module); r != nil {
-		return removalRetained, r, false, nil
+		return outcome{removal: removalRetained, retained: r}, nil
 	}
 	switch ref.GroupKind() {
 	case crdGroupKind:
-		if msg, err := e.crdInUse(ctx, ref); err != nil {
-			return 0, nil, false, err
-		} else if msg != "" {
-			return removalBlocked, &Retained{Ref: ref, Reason: RetainInUse, Message: msg}, false, nil
+		if msg, err := e.crdInUse(ctx, ref); err != nil || msg != "" {
+			return outcome{removal: removalBlocked, retained: &Retained{Ref: ref, Reason: RetainInUse, Message: msg}}, err
 		}
 	case namespaceGroupKind:
-		if msg, err := e.namespaceHoldsUserData(ctx, ref.Name); err != nil {
-			return 0, nil, false, err
-		} else if msg != "" {
-			return removalRetained, &Retained{Ref: ref, Reason: RetainUserData, Message: msg}, false, nil
+		if msg, err := e.namespaceHoldsUserData(ctx, ref.Name); err != nil || msg != "" {
+			return outcome{removal: removalRetained, retained: &Retained{Ref: ref, Reason: RetainUserData, Message: msg}}, err
 		}
 	}
 	uid := live.GetUID()
@@ -115,16 +119,16 @@ func (e *Engine) remove(ctx context.Context, ref ObjectRef) (removal, *Retained,
 	err = e.client.Delete(ctx, live, client.PropagationPolicy(metav1.DeletePropagationBackground),
 		client.Preconditions{UID: &uid})
 	if isGone(err) {
-		return removalGone, nil, false, nil
+		return outcome{removal: removalGone}, nil
 	}
 	if err != nil {
-		return 0, nil, false, err
+		return outcome{}, err
 	}
 	log.FromContext(ctx).Info("Deleted object", "object", ref.String())
 	if _, err := e.getMeta(ctx, ref); isGone(err) {
-		return removalGone, nil, true, nil
+		return outcome{removal: removalGone, deleted: true}, nil
 	}
-	return removalDeleting, nil, true, nil
+	return outcome{removal: removalDeleting, deleted: true}, nil
 }
 
 // getLiveMeta reads an object's metadata. When the recorded version is no
@@ -245,19 +249,24 @@ func (e *Engine) removeAll(ctx context.Context, s *storedInventory, refs []Objec
 	var errs []error
 	for _, tier := range removalTiers(refs) {
 		for _, ref := range tier {
-			outcome, retained, deleted, err := e.remove(ctx, ref)
+			out, err := e.remove(ctx, ref)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("remove %s: %w", ref, err))
 				continue
 			}
-			if deleted {
+			if out.deleted {
 				res.deleted++
 			}
-			if retained != nil {
-				log.FromContext(ctx).Info("Kept object", "object", ref.String(), "reason", retained.Reason, "detail", retained.Message)
+			if retained := out.retained; retained != nil {
+				logger := log.FromContext(ctx)
+				if out.removal == removalBlocked {
+					// Reported again on every pass until it is unblocked.
+					logger = logger.V(1)
+				}
+				logger.Info("Kept object", "object", ref.String(), "reason", retained.Reason, "detail", retained.Message)
 				res.retained = append(res.retained, *retained)
 			}
-			switch outcome {
+			switch out.removal {
 			case removalGone, removalRetained:
 				forget[ref.key()] = true
 			case removalDeleting:
