@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	. "github.com/onsi/gomega"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	. "github.com/onsi/gomega"
 	"golang.org/x/crypto/ssh"
 
 	serverlessv1alpha2 "github.com/kyma-serverless/serverless/api/serverless/v1alpha2"
