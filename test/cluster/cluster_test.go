@@ -110,3 +110,22 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 var _ io.Writer = testWriter{}
+
+func TestProcessExitedDetectsPortConflicts(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) *process {
+		path := dir + "/" + name + ".log"
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return &process{Name: name, Log: path}
+	}
+	busy := write("kube-apiserver", "I0101 starting\nE0101 run.go:72] \"command failed\" err=\"failed to listen on 127.0.0.1:6443: listen tcp 127.0.0.1:6443: bind: address already in use\"\n")
+	if err := processExited(busy); !errors.Is(err, errPortInUse) || !strings.Contains(err.Error(), busy.Log) {
+		t.Fatalf("port conflict not recognised: %v", err)
+	}
+	other := write("etcd", "panic: something else\n")
+	if err := processExited(other); errors.Is(err, errPortInUse) || !strings.Contains(err.Error(), "something else") {
+		t.Fatalf("unexpected error: %v", err)
+	}
+}

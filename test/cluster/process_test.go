@@ -88,7 +88,7 @@ func TestHelperStartsChild(t *testing.T) {
 		t.Skip("helper process only")
 	}
 	l := newLauncher()
-	p, err := startProcess(l, false, "sleep", sleepBinary(t), filepath.Join(os.TempDir(), fmt.Sprintf("lc-helper-%d.log", os.Getpid())), "60")
+	p, err := startProcess(l, false, "sleep", sleepBinary(t), os.DevNull, "60")
 	if err != nil {
 		fmt.Println("error:", err)
 		os.Exit(1)
