@@ -23,15 +23,15 @@ type ServerlessSpec struct {
 
 	// TargetCPUUtilizationPercentage is the CPU utilization (1-100) that the autoscaler of a
 	// Function with scaleConfig aims at, written as a string, for example "50".
-	// +kubebuilder:validation:MaxLength=3
+	// +kubebuilder:validation:MaxLength=16
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([1-9][0-9]?|100)$')",message="targetCPUUtilizationPercentage must be a whole number from 1 to 100 written as a string, for example '50'"
 	// +optional
 	TargetCPUUtilizationPercentage string `json:"targetCPUUtilizationPercentage,omitempty"`
 
 	// FunctionRequeueDuration is how often every Function is reconciled even without a change,
 	// as a duration such as "5m".
-	// +kubebuilder:validation:MaxLength=20
-	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]{1,6}([.][0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self) > duration('0s')",message="functionRequeueDuration must be a positive duration such as 5m, 30s or 1h30m"
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="size(self) <= 20 && self.matches('^([0-9]{1,6}([.][0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self) > duration('0s')",message="functionRequeueDuration must be a positive duration such as 5m, 30s or 1h30m"
 	// +optional
 	FunctionRequeueDuration string `json:"functionRequeueDuration,omitempty"`
 
@@ -43,15 +43,15 @@ type ServerlessSpec struct {
 
 	// FunctionBuildMaxSimultaneousJobs is the number of image builds that may run at the same
 	// time in build mode, written as a string, for example "5".
-	// +kubebuilder:validation:MaxLength=9
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[1-9][0-9]*$')",message="functionBuildMaxSimultaneousJobs must be a positive whole number written as a string, for example '5'"
+	// +kubebuilder:validation:MaxLength=16
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[1-9][0-9]{0,5}$')",message="functionBuildMaxSimultaneousJobs must be a whole number from 1 to 999999 written as a string, for example '5'"
 	// +optional
 	FunctionBuildMaxSimultaneousJobs string `json:"functionBuildMaxSimultaneousJobs,omitempty"`
 
 	// HealthzLivenessTimeout is how long the liveness check of the Function controller waits
 	// for the controller to answer before it reports a failure, as a duration such as "10s".
-	// +kubebuilder:validation:MaxLength=20
-	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]{1,6}([.][0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self) > duration('0s')",message="healthzLivenessTimeout must be a positive duration such as 10s, 500ms or 1m"
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="size(self) <= 20 && self.matches('^([0-9]{1,6}([.][0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self) > duration('0s')",message="healthzLivenessTimeout must be a positive duration such as 10s, 500ms or 1m"
 	// +optional
 	HealthzLivenessTimeout string `json:"healthzLivenessTimeout,omitempty"`
 
