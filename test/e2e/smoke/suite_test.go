@@ -33,7 +33,7 @@ func TestSmoke(t *testing.T) {
 var _ = BeforeSuite(func(ctx SpecContext) {
 	start := time.Now()
 	var err error
-	localCluster, err = cluster.ForSuite(ctx, cluster.Options{Log: GinkgoWriter})
+	localCluster, err = cluster.ForSuite(ctx, cluster.Options{})
 	Expect(err).NotTo(HaveOccurred())
 	By(fmt.Sprintf("local cluster available after %s (control-plane qps %d)", time.Since(start).Round(time.Millisecond), localCluster.ControlPlaneQPS()))
 
