@@ -28,7 +28,10 @@ func (c effectiveConfig) writeStatus(st *operatorv1alpha1.ServerlessStatus) {
 	st.DefaultRuntimePodPreset = c.DefaultRuntimePodPreset
 	st.LogLevel = c.LogLevel
 	st.LogFormat = c.LogFormat
-	st.NetworkPoliciesEnabled = fmt.Sprintf("%t", c.EnableNetworkPolicies)
+	st.NetworkPoliciesEnabled = "False"
+	if c.EnableNetworkPolicies {
+		st.NetworkPoliciesEnabled = "True"
+	}
 }
 
 // registryDescription says which registry build mode pushes to; buildless

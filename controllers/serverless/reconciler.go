@@ -134,11 +134,14 @@ func (r *Reconciler) ensureFinalizer(ctx context.Context, obj *operatorv1alpha1.
 	if controllerutil.ContainsFinalizer(obj, operatorv1alpha1.Finalizer) {
 		return nil
 	}
-	patch := client.MergeFrom(obj.DeepCopy())
-	controllerutil.AddFinalizer(obj, operatorv1alpha1.Finalizer)
-	if err := r.Client.Patch(ctx, obj, patch); err != nil {
+	// Patch a copy: the response carries the stored status, which must not
+	// overwrite what this reconcile has already decided.
+	patched := obj.DeepCopy()
+	controllerutil.AddFinalizer(patched, operatorv1alpha1.Finalizer)
+	if err := r.Client.Patch(ctx, patched, client.MergeFrom(obj)); err != nil {
 		return fmt.Errorf("add finalizer: %w", err)
 	}
+	obj.Finalizers, obj.ResourceVersion = patched.Finalizers, patched.ResourceVersion
 	return nil
 }
 
@@ -147,9 +150,9 @@ func (r *Reconciler) removeFinalizer(ctx context.Context, s *scope) error {
 		s.gone = true
 		return nil
 	}
-	patch := client.MergeFrom(s.obj.DeepCopy())
-	controllerutil.RemoveFinalizer(s.obj, operatorv1alpha1.Finalizer)
-	if err := r.Client.Patch(ctx, s.obj, patch); err != nil && !apierrors.IsNotFound(err) {
+	patched := s.obj.DeepCopy()
+	controllerutil.RemoveFinalizer(patched, operatorv1alpha1.Finalizer)
+	if err := r.Client.Patch(ctx, patched, client.MergeFrom(s.obj)); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("remove finalizer: %w", err)
 	}
 	s.gone = true

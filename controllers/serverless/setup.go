@@ -46,12 +46,12 @@ func ownedKinds() []client.Object {
 // CacheOptions restricts the manager's cache to objects this module owns, so
 // memory stays flat however large the cluster is.
 func CacheOptions() cache.Options {
-	selector := labels.SelectorFromSet(labels.Set{installer.ModuleLabel: ModuleName})
-	byObject := map[client.Object]cache.ByObject{}
-	for _, obj := range ownedKinds() {
-		byObject[obj] = cache.ByObject{Label: selector}
+	return cache.Options{
+		DefaultLabelSelector: installer.OwnedLabelSelector(ModuleName),
+		ByObject: map[client.Object]cache.ByObject{
+			&operatorv1alpha1.Serverless{}: {Label: labels.Everything()},
+		},
 	}
-	return cache.Options{ByObject: byObject}
 }
 
 // InventoryKey names the inventory of a Serverless installation.

@@ -28,6 +28,8 @@ func summarizeState(obj *operatorv1alpha1.Serverless) string {
 	isTrue := func(t string) bool { return meta.IsStatusConditionTrue(conds, t) }
 
 	switch {
+	case obj.Status.Served == operatorv1alpha1.ServedFalse:
+		return operatorv1alpha1.StateWarning
 	case !obj.DeletionTimestamp.IsZero():
 		if c := meta.FindStatusCondition(conds, operatorv1alpha1.ConditionDeleted); c != nil && c.Reason == operatorv1alpha1.ReasonDeletionBlocked {
 			return operatorv1alpha1.StateWarning

@@ -11,7 +11,7 @@ const (
 )
 
 // The values of status.served. Only one resource of a kind is served in a cluster; any other
-// gets served False and the Error state.
+// gets served False and the Warning state.
 const (
 	ServedTrue  = "True"
 	ServedFalse = "False"

@@ -33,11 +33,9 @@ The Secret with the registry credentials and addresses, for build mode. Fails wh
 mode has no registry, so that a broken configuration is never installed.
 */}}
 {{- define "serverless.registrySecretName" -}}
-{{- if .Values.registry.enableInternal -}}
-{{- required "registry.internalSecretName must be set when registry.enableInternal is true" .Values.registry.internalSecretName -}}
-{{- else if .Values.registry.secretName -}}
+{{- if .Values.registry.secretName -}}
 {{- .Values.registry.secretName -}}
 {{- else -}}
-{{- fail "build mode (buildless: false) needs a registry: set registry.enableInternal to true or registry.secretName to an external registry Secret" -}}
+{{- required "registry.internalSecretName must name the DockerRegistry module's Secret" .Values.registry.internalSecretName -}}
 {{- end -}}
 {{- end }}
