@@ -255,9 +255,15 @@ func TestChartBuildModeRegistry(t *testing.T) {
 		t.Errorf("internal registry: registrySecretName = %q", got)
 	}
 
-	_, err := render(t, map[string]any{"buildless": false})
-	if err == nil || !strings.Contains(err.Error(), "build mode (buildless: false) needs a registry") {
-		t.Errorf("build mode without a registry: err = %v", err)
+	r = mustRender(t, map[string]any{"buildless": false, "registry": map[string]any{"secretName": "my-registry"}})
+	if got := r.config(t).Build.RegistrySecretName; got != "my-registry" {
+		t.Errorf("external registry: registrySecretName = %q", got)
+	}
+
+	// Without any registry setting, build mode uses the DockerRegistry module's registry.
+	r = mustRender(t, map[string]any{"buildless": false})
+	if got := r.config(t).Build.RegistrySecretName; got != "dockerregistry-config" {
+		t.Errorf("default registry: registrySecretName = %q", got)
 	}
 }
 

@@ -33,7 +33,7 @@ The Secret with the registry credentials and addresses, for build mode. Fails wh
 mode has no registry, so that a broken configuration is never installed.
 */}}
 {{- define "serverless.registrySecretName" -}}
-{{- if .Values.registry.secretName -}}
+{{- if and .Values.registry.secretName (not .Values.registry.enableInternal) -}}
 {{- .Values.registry.secretName -}}
 {{- else -}}
 {{- required "registry.internalSecretName must name the DockerRegistry module's Secret" .Values.registry.internalSecretName -}}
