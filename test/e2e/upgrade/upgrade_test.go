@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	operatorv1alpha1 "github.com/kyma-serverless/serverless/api/operator/v1alpha1"
@@ -58,13 +59,16 @@ var _ = Describe("Operator restarts and upgrades", Ordered, func() {
 	})
 
 	It("converges to Ready without duplicates after being killed in the middle of an install", func(ctx SpecContext) {
+		// Watch for the first object of the install and kill at once, before
+		// the install can finish.
+		cs, err := kubernetes.NewForConfig(testCluster.RESTConfig())
+		Expect(err).NotTo(HaveOccurred())
+		w, err := cs.CoreV1().ConfigMaps(moduleNamespace).Watch(ctx, metav1.ListOptions{LabelSelector: installer.ModuleLabel + "=serverless"})
+		Expect(err).NotTo(HaveOccurred())
+		defer w.Stop()
 		first := startOperator(chartV1)
 		Expect(k8s.Create(ctx, cr)).To(Succeed())
-		// Kill as soon as the install has started writing, before it is Ready.
-		Eventually(func() bool {
-			err := k8s.Get(ctx, client.ObjectKey{Name: "functions.serverless.kyma-project.io"}, &apiextensionsv1.CustomResourceDefinition{})
-			return err == nil
-		}).WithContext(ctx).WithTimeout(time.Minute).WithPolling(10 * time.Millisecond).Should(BeTrue())
+		Eventually(w.ResultChan()).WithTimeout(time.Minute).Should(Receive())
 		first.Kill()
 		got := &operatorv1alpha1.Serverless{}
 		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(cr), got)).To(Succeed())
