@@ -36,6 +36,7 @@ const (
 	EnvGitUsername       = "GIT_USERNAME"
 	EnvGitPassword       = "GIT_PASSWORD"
 	EnvGitSSHKeyPassword = "GIT_SSH_KEY_PASSWORD"
+	EnvGitSSHUsername    = "GIT_SSH_USERNAME"
 )
 
 // Keys of the Git credentials Secret.
@@ -292,7 +293,10 @@ func gitFetcher(p Params, git *serverlessv1alpha2.GitRepositorySource) (corev1.C
 				secretEnv(EnvGitPassword, auth.SecretName, GitSecretPasswordKey, false),
 			}
 		case serverlessv1alpha2.RepositoryAuthSSHKey:
-			c.Env = []corev1.EnvVar{secretEnv(EnvGitSSHKeyPassword, auth.SecretName, GitSecretPasswordKey, true)}
+			c.Env = []corev1.EnvVar{
+				secretEnv(EnvGitSSHUsername, auth.SecretName, GitSecretUsernameKey, true),
+				secretEnv(EnvGitSSHKeyPassword, auth.SecretName, GitSecretPasswordKey, true),
+			}
 			c.Args = append(c.Args,
 				"--ssh-key-file="+path.Join(GitAuthDir, GitSecretKeyKey),
 				"--known-hosts-file="+path.Join(GitAuthDir, GitSecretKnownHostsKey))
