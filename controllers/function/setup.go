@@ -1,0 +1,47 @@
+package function
+
+import (
+	"context"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	serverlessv1alpha2 "github.com/kyma-serverless/serverless/api/serverless/v1alpha2"
+)
+
+// SetupWithManager registers the controller: Functions, the objects they own, and the
+// configuration ConfigMap in configCache, whose every change re-enqueues every Function.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, configCache cache.Cache, maxConcurrent int) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("function").
+		For(&serverlessv1alpha2.Function{}).
+		Owns(&appsv1.Deployment{}).
+		Owns(&corev1.Service{}).
+		Owns(&corev1.ConfigMap{}).
+		WatchesRawSource(source.Kind(configCache, &corev1.ConfigMap{},
+			handler.TypedEnqueueRequestsFromMapFunc(r.allFunctions))).
+		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrent}).
+		Complete(r)
+}
+
+// allFunctions lists every Function, for a configuration change.
+func (r *Reconciler) allFunctions(ctx context.Context, _ *corev1.ConfigMap) []reconcile.Request {
+	list := &serverlessv1alpha2.FunctionList{}
+	if err := r.Client.List(ctx, list); err != nil {
+		log.FromContext(ctx).Error(err, "Cannot list Functions after a configuration change")
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return reqs
+}

@@ -1,0 +1,161 @@
+package function
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	serverlessv1alpha2 "github.com/kyma-serverless/serverless/api/serverless/v1alpha2"
+	"github.com/kyma-serverless/serverless/internal/workload"
+)
+
+// maxEventNote is the longest note an events.k8s.io Event accepts, less some room.
+const maxEventNote = 1000
+
+// waitState is when the controller first saw the current rollout of a Function.
+type waitState struct {
+	uid   types.UID
+	hash  string
+	since time.Time
+}
+
+// emittedEvent is the last set of Warning Events of a Function.
+type emittedEvent struct {
+	uid types.UID
+	key string
+}
+
+// report emits the Warning Events of this reconcile and writes the status, each only when it
+// changed. While a Deployment rolls out, the status is held back for the grace period, so a
+// Function that becomes available quickly costs one status write.
+func (r *Reconciler) report(ctx context.Context, s *scope) error {
+	fn := s.fn
+	key := client.ObjectKeyFromObject(fn)
+	r.emitWarnings(s)
+
+	if s.running != nil && s.running.Status == metav1.ConditionUnknown {
+		since := r.waitingSince(key, fn.UID, s.deploymentHash)
+		if remaining := r.statusGrace() - r.now().Sub(since); remaining > 0 {
+			s.requeue(remaining)
+			return nil
+		}
+	} else if s.running != nil {
+		r.waiting.Delete(key)
+	}
+
+	desired := s.status(&fn.Status)
+	if equality.Semantic.DeepEqual(fn.Status, desired) {
+		return nil
+	}
+	// the cached Function may not show the controller's last status write yet
+	fresh := &serverlessv1alpha2.Function{}
+	if err := r.APIReader.Get(ctx, key, fresh); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if fresh.UID != fn.UID {
+		return nil
+	}
+	desired = s.status(&fresh.Status)
+	if equality.Semantic.DeepEqual(fresh.Status, desired) {
+		return nil
+	}
+	patched := fresh.DeepCopy()
+	patched.Status = desired
+	if err := r.Client.Status().Patch(ctx, patched, client.MergeFrom(fresh)); err != nil {
+		return fmt.Errorf("write status: %w", err)
+	}
+	return nil
+}
+
+// status is base updated with what this reconcile found out.
+func (s *scope) status(base *serverlessv1alpha2.FunctionStatus) serverlessv1alpha2.FunctionStatus {
+	fn := s.fn
+	st := *base.DeepCopy()
+	for _, c := range []*metav1.Condition{s.configured, s.running} {
+		if c == nil {
+			continue
+		}
+		cond := *c
+		cond.ObservedGeneration = fn.Generation
+		meta.SetStatusCondition(&st.Conditions, cond)
+	}
+	if s.rt.Name != "" {
+		st.Runtime = fn.Spec.Runtime
+	}
+	if s.runtimeImage != "" {
+		st.RuntimeImage = s.runtimeImage
+	}
+	if s.deployment != nil && s.deployment.Name != "" {
+		st.Replicas = s.deployment.Status.Replicas
+		st.PodSelector = workload.PodSelector(fn)
+	}
+	if git := fn.Spec.Source.GitRepository; git != nil {
+		if s.gitResolved {
+			st.Commit, st.Reference, st.BaseDir = s.commit, git.Reference, git.BaseDir
+		}
+	} else {
+		st.Commit, st.Reference, st.BaseDir = "", "", ""
+	}
+	st.ObservedGeneration = fn.Generation
+	return st
+}
+
+// waitingSince returns when the rollout of the Deployment with the given hash was first seen.
+func (r *Reconciler) waitingSince(key types.NamespacedName, uid types.UID, hash string) time.Time {
+	if v, ok := r.waiting.Load(key); ok {
+		if w := v.(waitState); w.uid == uid && w.hash == hash {
+			return w.since
+		}
+	}
+	now := r.now()
+	r.waiting.Store(key, waitState{uid: uid, hash: hash, since: now})
+	return now
+}
+
+// emitWarnings records the scope's warnings as Warning Events, once per change: not again
+// while they stay the same, and not when the status already reports them (after a restart).
+func (r *Reconciler) emitWarnings(s *scope) {
+	key := client.ObjectKeyFromObject(s.fn)
+	if len(s.warnings) == 0 {
+		r.emitted.Delete(key)
+		return
+	}
+	parts := make([]string, 0, len(s.warnings))
+	for _, w := range s.warnings {
+		parts = append(parts, w.reason+"\x00"+w.message)
+	}
+	sig := strings.Join(parts, "\x01")
+	if v, ok := r.emitted.Load(key); ok {
+		if e := v.(emittedEvent); e.uid == s.fn.UID && e.key == sig {
+			return
+		}
+	}
+	for _, w := range s.warnings {
+		if reported(s.fn.Status.Conditions, w) {
+			continue
+		}
+		note := w.message
+		if len(note) > maxEventNote {
+			note = note[:maxEventNote-3] + "..."
+		}
+		r.Recorder.Eventf(s.fn, nil, corev1.EventTypeWarning, w.reason, w.action, "%s", note)
+	}
+	r.emitted.Store(key, emittedEvent{uid: s.fn.UID, key: sig})
+}
+
+func reported(conds []metav1.Condition, w warning) bool {
+	for _, c := range conds {
+		if c.Reason == w.reason && c.Message == w.message {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,206 @@
+package function
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	serverlessv1alpha2 "github.com/kyma-serverless/serverless/api/serverless/v1alpha2"
+	"github.com/kyma-serverless/serverless/internal/workload"
+)
+
+// applySourceConfigMap writes the inline source ConfigMap (Git sources have none).
+func (r *Reconciler) applySourceConfigMap(ctx context.Context, s *scope) error {
+	desired, err := workload.SourceConfigMap(s.params)
+	if err != nil {
+		return err
+	}
+	if desired == nil {
+		return nil
+	}
+	_, err = r.ensure(ctx, s.fn, desired, &corev1.ConfigMap{}, nil)
+	return r.workloadError(s, err, serverlessv1alpha2.ReasonDeploymentFailed, "ConfigMap")
+}
+
+// applyDeployment writes the Function's Deployment and keeps the live one for observation.
+func (r *Reconciler) applyDeployment(ctx context.Context, s *scope) error {
+	desired, err := workload.Deployment(s.params)
+	if err != nil {
+		// the configuration lacks something this Function needs (an image, a profile)
+		s.setConfigured(metav1.ConditionFalse, serverlessv1alpha2.ReasonInvalidFunctionSpec, err.Error())
+		s.warn(serverlessv1alpha2.ReasonInvalidFunctionSpec, "BuildDeployment", err.Error())
+		s.final = true
+		return errStop
+	}
+	live := &appsv1.Deployment{}
+	replicasDrifted := func(o client.Object) bool {
+		d := o.(*appsv1.Deployment)
+		return d.Spec.Replicas == nil || *d.Spec.Replicas != *desired.Spec.Replicas
+	}
+	if _, err := r.ensure(ctx, s.fn, desired, live, replicasDrifted); err != nil {
+		return r.workloadError(s, err, serverlessv1alpha2.ReasonDeploymentFailed, "Deployment")
+	}
+	s.deployment, s.deploymentHash = live, workload.Hash(desired)
+	return nil
+}
+
+// applyService writes the Function's Service.
+func (r *Reconciler) applyService(ctx context.Context, s *scope) error {
+	desired, err := workload.Service(s.params)
+	if err != nil {
+		return err
+	}
+	_, err = r.ensure(ctx, s.fn, desired, &corev1.Service{}, nil)
+	return r.workloadError(s, err, serverlessv1alpha2.ReasonServiceFailed, "Service")
+}
+
+// observeDeployment derives Running from the live Deployment.
+func (r *Reconciler) observeDeployment(_ context.Context, s *scope) error {
+	status, reason, message := deploymentRunning(s.deployment, s.deploymentHash)
+	s.setRunning(status, reason, message)
+	if status == metav1.ConditionFalse {
+		s.warn(reason, "ObserveDeployment", message)
+	}
+	return nil
+}
+
+// workloadError turns a write error into Running=False. A name taken by someone else's object
+// needs a person and is not retried quickly; other errors are returned for a retry.
+func (r *Reconciler) workloadError(s *scope, err error, reason, kind string) error {
+	if err == nil {
+		return nil
+	}
+	s.setRunning(metav1.ConditionFalse, reason, fmt.Sprintf("%s: %v", kind, err))
+	if errors.Is(err, errConflict) {
+		s.warn(reason, "Apply"+kind, err.Error())
+		return errStop
+	}
+	return err
+}
+
+// ensure makes the object match desired, writing only when it has to: an object whose hash
+// annotation equals desired's (and that drifted does not flag) is left alone. Because the
+// cache can lag behind the controller's own writes, a mismatch in the cache is checked against
+// the API server before writing. live receives the object as it is after ensure.
+func (r *Reconciler) ensure(ctx context.Context, fn *serverlessv1alpha2.Function, desired, live client.Object, drifted func(client.Object) bool) (bool, error) {
+	key := client.ObjectKeyFromObject(desired)
+	upToDate := func() bool {
+		return workload.Hash(live) == workload.Hash(desired) && (drifted == nil || !drifted(live))
+	}
+	if err := r.Client.Get(ctx, key, live); err == nil && upToDate() {
+		return false, nil
+	} else if err != nil && !apierrors.IsNotFound(err) {
+		return false, err
+	}
+	switch err := r.APIReader.Get(ctx, key, live); {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return false, err
+	default:
+		if !belongsTo(live, fn) {
+			return false, fmt.Errorf("%w: %s %s", errConflict, kindOf(desired), key)
+		}
+		if upToDate() {
+			return false, nil
+		}
+	}
+
+	u, err := applyObject(desired)
+	if err != nil {
+		return false, err
+	}
+	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		return false, fmt.Errorf("apply %s %s: %w", kindOf(desired), key, err)
+	}
+	v := reflect.ValueOf(live).Elem()
+	v.Set(reflect.Zero(v.Type()))
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, live); err != nil {
+		return true, fmt.Errorf("decode applied %s %s: %w", kindOf(desired), key, err)
+	}
+	log.FromContext(ctx).V(1).Info("Applied", "kind", kindOf(desired), "name", key.Name)
+	return true, nil
+}
+
+// belongsTo reports whether the Function controls obj, or obj carries the Function's UID label
+// (objects made by Kyma's legacy controller).
+func belongsTo(obj client.Object, fn *serverlessv1alpha2.Function) bool {
+	if ref := metav1.GetControllerOf(obj); ref != nil {
+		return ref.UID == fn.UID
+	}
+	return obj.GetLabels()[serverlessv1alpha2.LabelUUID] == string(fn.UID)
+}
+
+// applyObject turns a typed object into an apply configuration: no status, no creation
+// timestamps.
+func applyObject(obj client.Object) (*unstructured.Unstructured, error) {
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, fmt.Errorf("convert %s: %w", obj.GetName(), err)
+	}
+	u := &unstructured.Unstructured{Object: m}
+	unstructured.RemoveNestedField(u.Object, "status")
+	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
+	unstructured.RemoveNestedField(u.Object, "spec", "template", "metadata", "creationTimestamp")
+	if u.GetAPIVersion() == "" || u.GetKind() == "" {
+		return nil, fmt.Errorf("%s has no apiVersion and kind", obj.GetName())
+	}
+	return u, nil
+}
+
+func kindOf(obj client.Object) string {
+	if k := obj.GetObjectKind().GroupVersionKind().Kind; k != "" {
+		return k
+	}
+	return fmt.Sprintf("%T", obj)
+}
+
+// deploymentRunning derives the Running condition from a Deployment whose template has hash
+// desiredHash: True once the rollout of that template is complete and every desired replica
+// is available; False when the Deployment cannot create Pods or exceeded its progress
+// deadline; Unknown while it rolls out.
+func deploymentRunning(d *appsv1.Deployment, desiredHash string) (metav1.ConditionStatus, string, string) {
+	if d == nil || d.Name == "" {
+		return metav1.ConditionUnknown, serverlessv1alpha2.ReasonDeploymentWaiting, "waiting for the Deployment to be created"
+	}
+	if workload.Hash(d) != desiredHash || d.Status.ObservedGeneration < d.Generation {
+		return metav1.ConditionUnknown, serverlessv1alpha2.ReasonDeploymentWaiting,
+			fmt.Sprintf("Deployment %s is being updated", d.Name)
+	}
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue {
+			return metav1.ConditionFalse, serverlessv1alpha2.ReasonDeploymentFailed,
+				fmt.Sprintf("Deployment %s cannot create Pods: %s", d.Name, c.Message)
+		}
+		if c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded" {
+			return metav1.ConditionFalse, serverlessv1alpha2.ReasonDeploymentFailed,
+				fmt.Sprintf("Deployment %s did not become available in time: %s", d.Name, c.Message)
+		}
+	}
+	desired := int32(1)
+	if d.Spec.Replicas != nil {
+		desired = *d.Spec.Replicas
+	}
+	st := d.Status
+	if st.UpdatedReplicas == desired && st.AvailableReplicas == desired && st.Replicas == desired {
+		return metav1.ConditionTrue, serverlessv1alpha2.ReasonDeploymentReady,
+			fmt.Sprintf("Deployment %s is ready: %d/%d replicas available", d.Name, st.AvailableReplicas, desired)
+	}
+	reason := serverlessv1alpha2.ReasonDeploymentWaiting
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentAvailable && c.Status == corev1.ConditionFalse && st.UpdatedReplicas == desired {
+			reason = serverlessv1alpha2.ReasonMinReplicasUnavailable
+		}
+	}
+	return metav1.ConditionUnknown, reason,
+		fmt.Sprintf("Deployment %s is rolling out: %d/%d replicas updated, %d available", d.Name, st.UpdatedReplicas, desired, st.AvailableReplicas)
+}
