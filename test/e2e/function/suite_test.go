@@ -1,0 +1,165 @@
+// Package function proves the Function controller in buildless mode on a real API server with
+// kwok nodes: inline and Git Functions become Deployments, Services and ConfigMaps that reach
+// Running, Pods pass the restricted Pod Security Standard, dependency problems are reported,
+// and a Function at rest costs no writes.
+package function
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/kyma-serverless/serverless/controllers/function"
+	"github.com/kyma-serverless/serverless/internal/functionconfig"
+	"github.com/kyma-serverless/serverless/internal/gitsource/gittest"
+	"github.com/kyma-serverless/serverless/test/cluster"
+	"github.com/kyma-serverless/serverless/test/framework"
+)
+
+const configNamespace = "kyma-system"
+
+var (
+	testCluster *cluster.Cluster
+	k8s         client.Client
+	writes      = &writeCounter{}
+	gitServer   *gittest.Server
+	gitRoot     string
+	stopManager context.CancelFunc
+	managerDone chan struct{}
+)
+
+func TestFunctionController(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "Function controller")
+}
+
+var _ = BeforeSuite(func(ctx SpecContext) {
+	ctrl.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	var err error
+	testCluster, err = cluster.ForSuite(ctx, cluster.Options{})
+	Expect(err).NotTo(HaveOccurred())
+
+	scheme, err := function.NewScheme()
+	Expect(err).NotTo(HaveOccurred())
+	Expect(apiextensionsv1.AddToScheme(scheme)).To(Succeed())
+	k8s, err = client.New(testCluster.RESTConfig(), client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(framework.InstallCRDs(ctx, k8s, framework.Path("config", "crd", "bases", "serverless.kyma-project.io_functions.yaml"))).To(Succeed())
+	Expect(client.IgnoreAlreadyExists(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: configNamespace}}))).To(Succeed())
+	writeConfig(ctx, validConfig)
+
+	// the controller's own client config counts every write it sends
+	cfg := testCluster.RESTConfig()
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return &countingTransport{next: rt, counter: writes} })
+	mgr, err := function.NewManager(cfg, function.Options{
+		ConfigNamespace: configNamespace, ConfigName: functionconfig.ConfigMapName, MetricsAddr: "0", ProbeAddr: "0",
+	})
+	Expect(err).NotTo(HaveOccurred())
+	mctx, cancel := context.WithCancel(context.Background())
+	stopManager, managerDone = cancel, make(chan struct{})
+	go func() {
+		defer GinkgoRecover()
+		defer close(managerDone)
+		Expect(mgr.Start(mctx)).To(Succeed())
+	}()
+}, NodeTimeout(20*time.Minute))
+
+var _ = AfterSuite(func(ctx SpecContext) {
+	if stopManager != nil {
+		stopManager()
+		Eventually(managerDone).WithTimeout(30 * time.Second).Should(BeClosed())
+	}
+	if gitServer != nil {
+		gitServer.Close()
+		_ = os.RemoveAll(gitRoot)
+	}
+	if testCluster != nil {
+		Expect(testCluster.Stop()).To(Succeed())
+	}
+}, NodeTimeout(2*time.Minute))
+
+// validConfig is the controller configuration as the chart renders it, with a short requeue
+// duration so that Git polling shows within the test.
+const validConfig = `mode: buildless
+logLevel: info
+requeueDuration: 3s
+tracingEndpoint: ""
+eventingEndpoint: http://eventing-publisher-proxy.kyma-system.svc.cluster.local/publish
+gitFetcherImage: registry.test/function-git-fetcher:test
+runtimeImages:
+  nodejs20: registry.test/function-runtime-nodejs20:test
+  nodejs22: registry.test/function-runtime-nodejs22:test
+  nodejs24: registry.test/function-runtime-nodejs24:test
+  python312: registry.test/function-runtime-python312:test
+runtimePresets:
+  default: S
+`
+
+func writeConfig(ctx context.Context, data string) {
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: configNamespace, Name: functionconfig.ConfigMapName}}
+	err := k8s.Get(ctx, client.ObjectKeyFromObject(cm), cm)
+	cm.Data = map[string]string{functionconfig.ConfigMapKey: data}
+	if err == nil {
+		Expect(k8s.Update(ctx, cm)).To(Succeed())
+		return
+	}
+	Expect(client.IgnoreNotFound(err)).To(Succeed())
+	cm.ResourceVersion = ""
+	Expect(k8s.Create(ctx, cm)).To(Succeed())
+}
+
+// writeCounter records the write requests (anything but GET) the controller sends.
+type writeCounter struct {
+	mu       sync.Mutex
+	requests []string
+}
+
+func (w *writeCounter) add(r string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.requests = append(w.requests, r)
+}
+
+// since returns the requests recorded after mark whose path contains filter.
+func (w *writeCounter) since(mark int, filter string) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+	for _, r := range w.requests[mark:] {
+		if strings.Contains(r, filter) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (w *writeCounter) mark() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.requests)
+}
+
+type countingTransport struct {
+	next    http.RoundTripper
+	counter *writeCounter
+}
+
+func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method != http.MethodGet && req.Method != http.MethodHead && req.Method != http.MethodOptions {
+		t.counter.add(req.Method + " " + req.URL.Path)
+	}
+	return t.next.RoundTrip(req)
+}
