@@ -20,13 +20,17 @@ func main() {
 	flag.StringVar(&o.ProbeAddr, "health-probe-bind-address", ":8081", "Address of the health probe endpoint; 0 disables it.")
 	flag.BoolVar(&o.LeaderElect, "leader-elect", false, "Enable leader election so that only one replica reconciles.")
 	flag.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", function.DefaultMaxConcurrentReconciles, "How many Functions are reconciled at once.")
+	qps := flag.Float64("kube-api-qps", 50, "Queries per second to the API server.")
+	burst := flag.Int("kube-api-burst", 100, "Burst of queries to the API server.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
 
-	mgr, err := function.NewManager(ctrl.GetConfigOrDie(), o)
+	cfg := ctrl.GetConfigOrDie()
+	cfg.QPS, cfg.Burst = float32(*qps), *burst
+	mgr, err := function.NewManager(cfg, o)
 	if err != nil {
 		log.Error(err, "Unable to start function-controller")
 		os.Exit(1)

@@ -218,6 +218,47 @@ var _ = Describe("Function controller in buildless mode", Ordered, func() {
 		running = append(running, cur)
 	})
 
+	It("rolls the Pods when the inline source changes", func(ctx SpecContext) {
+		fn := running[0]
+		old := &appsv1.Deployment{}
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(fn), old)).To(Succeed())
+		cur := &serverlessv1alpha2.Function{}
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(fn), cur)).To(Succeed())
+		const changed = "module.exports = { main: function () { return 'changed' } }\n"
+		cur.Spec.Source.Inline.Source = changed
+		Expect(k8s.Update(ctx, cur)).To(Succeed())
+		got := waitRunning(ctx, cur)
+		Expect(got.Status.ObservedGeneration).To(Equal(cur.Generation))
+		cm := &corev1.ConfigMap{}
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: fn.Namespace, Name: fn.Name + "-source"}, cm)).To(Succeed())
+		Expect(cm.Data).To(HaveKeyWithValue("handler.js", changed))
+		dep := &appsv1.Deployment{}
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(fn), dep)).To(Succeed())
+		Expect(dep.UID).To(Equal(old.UID), "the Deployment is updated in place")
+		Expect(dep.Spec.Template.Annotations[workload.ChecksumAnnotation]).NotTo(Equal(old.Spec.Template.Annotations[workload.ChecksumAnnotation]))
+	})
+
+	It("repairs a deleted Service and a scaled Deployment", func(ctx SpecContext) {
+		fn := running[1]
+		svc := &corev1.Service{}
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(fn), svc)).To(Succeed())
+		Expect(k8s.Delete(ctx, svc)).To(Succeed())
+		dep := &appsv1.Deployment{}
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(fn), dep)).To(Succeed())
+		three := int32(3)
+		dep.Spec.Replicas = &three
+		Expect(k8s.Update(ctx, dep)).To(Succeed())
+		Eventually(func(g Gomega) {
+			got := &corev1.Service{}
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(fn), got)).To(Succeed())
+			g.Expect(got.UID).NotTo(Equal(svc.UID))
+			d := &appsv1.Deployment{}
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(fn), d)).To(Succeed())
+			g.Expect(*d.Spec.Replicas).To(Equal(int32(1)))
+		}).WithContext(ctx).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
+		waitRunning(ctx, fn)
+	})
+
 	It("makes no writes while nothing changes", func(ctx SpecContext) {
 		// let trailing rollouts settle, then watch over several requeue periods (and Git polls)
 		for _, fn := range running {
@@ -255,6 +296,20 @@ var _ = Describe("Function controller in buildless mode", Ordered, func() {
 
 		writeConfig(ctx, validConfig)
 		waitConfigured(ctx, fn, metav1.ConditionTrue, serverlessv1alpha2.ReasonSourceUpdated, "")
+		waitRunning(ctx, fn)
+
+		// a new runtime image in the configuration reaches every Function of that runtime
+		writeConfig(ctx, strings.Replace(validConfig, "function-runtime-nodejs22:test", "function-runtime-nodejs22:v2", 1))
+		Eventually(func(g Gomega) {
+			d := &appsv1.Deployment{}
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(fn), d)).To(Succeed())
+			g.Expect(d.Spec.Template.Spec.Containers[0].Image).To(Equal("registry.test/function-runtime-nodejs22:v2"))
+		}).WithContext(ctx).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
+		Eventually(func(g Gomega) {
+			got := &serverlessv1alpha2.Function{}
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(fn), got)).To(Succeed())
+			g.Expect(got.Status.RuntimeImage).To(Equal("registry.test/function-runtime-nodejs22:v2"))
+		}).WithContext(ctx).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
 		waitRunning(ctx, fn)
 	})
 })

@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -61,8 +62,13 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(client.IgnoreAlreadyExists(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: configNamespace}}))).To(Succeed())
 	writeConfig(ctx, validConfig)
 
-	// the controller's own client config counts every write it sends
-	cfg := testCluster.RESTConfig()
+	// the controller runs as a ServiceAccount with the ClusterRole generated from its RBAC
+	// markers, and its client config counts every write it sends
+	kubeconfig, err := framework.ServiceAccountKubeconfig(ctx, testCluster.RESTConfig(), configNamespace,
+		function.FieldManager, framework.Path("config", "rbac", "function-controller", "role.yaml"), GinkgoT().TempDir())
+	Expect(err).NotTo(HaveOccurred())
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	Expect(err).NotTo(HaveOccurred())
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return &countingTransport{next: rt, counter: writes} })
 	mgr, err := function.NewManager(cfg, function.Options{
 		ConfigNamespace: configNamespace, ConfigName: functionconfig.ConfigMapName, MetricsAddr: "0", ProbeAddr: "0",
