@@ -47,6 +47,7 @@ type Reconciler struct {
 	NewEngine func(namespace string) *installer.Engine
 
 	metrics *metrics
+	written statusMemo
 }
 
 // scope carries what one reconcile learns from step to step.
@@ -251,13 +252,17 @@ func (r *Reconciler) verify(ctx context.Context, s *scope) (ctrl.Result, error) 
 func (r *Reconciler) patchStatus(ctx context.Context, s *scope, before *operatorv1alpha1.Serverless) error {
 	obj := s.obj
 	obj.Status.State = summarizeState(obj)
-	emitConditionEvents(r.Recorder, obj, before.Status.Conditions)
-	if equalStatus(before.Status, obj.Status) {
+	if equalStatus(before.Status, obj.Status) || r.written.alreadyWritten(before, obj.Status) {
 		return nil
 	}
-	if err := r.Client.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
+	emitConditionEvents(r.Recorder, obj, before.Status.Conditions)
+	if err := r.Client.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
 		return fmt.Errorf("patch status: %w", err)
 	}
+	r.written.record(obj)
 	return nil
 }
 
