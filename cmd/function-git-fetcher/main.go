@@ -28,31 +28,34 @@ func (d *destinations) String() string     { return strings.Join(*d, ",") }
 func (d *destinations) Set(v string) error { *d = append(*d, v); return nil }
 
 func main() {
-	if err := run(); err != nil {
+	if err := run(os.Args[1:], os.Getenv); err != nil {
 		fmt.Fprintln(os.Stderr, "function-git-fetcher:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
+func run(args []string, getenv func(string) string) error {
 	var opts gitsource.FetchOptions
 	var dest destinations
 	var keyFile, knownHostsFile string
-	timeout := flag.Duration("timeout", 10*time.Minute, "How long the fetch may take.")
-	flag.StringVar(&opts.URL, "repository", "", "URL of the repository.")
-	flag.StringVar(&opts.Commit, "commit", "", "Full hash of the commit to fetch.")
-	flag.StringVar(&opts.BaseDir, "base-dir", "", "Folder of the repository to copy; empty for the root.")
-	flag.Var(&dest, "dest", "Directory to copy the folder's content into; repeatable.")
-	flag.StringVar(&opts.WorkDir, "work-dir", os.TempDir(), "Writable directory for the clone.")
-	flag.StringVar(&keyFile, "ssh-key-file", "", "SSH private key file, for SSH URLs.")
-	flag.StringVar(&knownHostsFile, "known-hosts-file", "", "known_hosts file the server's key must match; when missing the key is not checked.")
-	flag.Parse()
+	flags := flag.NewFlagSet("function-git-fetcher", flag.ContinueOnError)
+	timeout := flags.Duration("timeout", 10*time.Minute, "How long the fetch may take.")
+	flags.StringVar(&opts.URL, "repository", "", "URL of the repository.")
+	flags.StringVar(&opts.Commit, "commit", "", "Full hash of the commit to fetch.")
+	flags.StringVar(&opts.BaseDir, "base-dir", "", "Folder of the repository to copy; empty for the root.")
+	flags.Var(&dest, "dest", "Directory to copy the folder's content into; repeatable.")
+	flags.StringVar(&opts.WorkDir, "work-dir", os.TempDir(), "Writable directory for the clone.")
+	flags.StringVar(&keyFile, "ssh-key-file", "", "SSH private key file, for SSH URLs.")
+	flags.StringVar(&knownHostsFile, "known-hosts-file", "", "known_hosts file the server's key must match; when missing the key is not checked.")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
 	if opts.URL == "" || opts.Commit == "" || len(dest) == 0 {
 		return errors.New("--repository, --commit and --dest are required")
 	}
 	opts.Dest = dest
 
-	auth, err := auth(keyFile, knownHostsFile)
+	auth, err := auth(keyFile, knownHostsFile, getenv)
 	if err != nil {
 		return err
 	}
@@ -69,7 +72,7 @@ func run() error {
 	return nil
 }
 
-func auth(keyFile, knownHostsFile string) (transport.AuthMethod, error) {
+func auth(keyFile, knownHostsFile string, getenv func(string) string) (transport.AuthMethod, error) {
 	if keyFile != "" {
 		key, err := os.ReadFile(keyFile)
 		if err != nil {
@@ -82,9 +85,9 @@ func auth(keyFile, knownHostsFile string) (transport.AuthMethod, error) {
 				return nil, fmt.Errorf("read known hosts: %w", err)
 			}
 		}
-		return gitsource.SSHAuth(os.Getenv("GIT_SSH_USERNAME"), key, os.Getenv("GIT_SSH_KEY_PASSWORD"), knownHosts)
+		return gitsource.SSHAuth(getenv("GIT_SSH_USERNAME"), key, getenv("GIT_SSH_KEY_PASSWORD"), knownHosts)
 	}
-	if user, pass := os.Getenv("GIT_USERNAME"), os.Getenv("GIT_PASSWORD"); user != "" || pass != "" {
+	if user, pass := getenv("GIT_USERNAME"), getenv("GIT_PASSWORD"); user != "" || pass != "" {
 		return &githttp.BasicAuth{Username: user, Password: pass}, nil
 	}
 	return nil, nil

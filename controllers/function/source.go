@@ -2,7 +2,6 @@ package function
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -202,6 +201,3 @@ func deprecationNote(rt runtime.Runtime) string {
 	}
 	return note
 }
-
-// errConflict: an object with the name the controller needs exists and belongs to someone else.
-var errConflict = errors.New("object exists and does not belong to the Function")

@@ -28,7 +28,7 @@ func (r *Reconciler) applySourceConfigMap(ctx context.Context, s *scope) error {
 	if desired == nil {
 		return nil
 	}
-	_, err = r.ensure(ctx, s.fn, desired, &corev1.ConfigMap{}, nil)
+	err = r.ensure(ctx, s.fn, desired, &corev1.ConfigMap{}, nil)
 	return r.workloadError(s, err, serverlessv1alpha2.ReasonDeploymentFailed, "ConfigMap")
 }
 
@@ -47,7 +47,7 @@ func (r *Reconciler) applyDeployment(ctx context.Context, s *scope) error {
 		d := o.(*appsv1.Deployment)
 		return d.Spec.Replicas == nil || *d.Spec.Replicas != *desired.Spec.Replicas
 	}
-	if _, err := r.ensure(ctx, s.fn, desired, live, replicasDrifted); err != nil {
+	if err := r.ensure(ctx, s.fn, desired, live, replicasDrifted); err != nil {
 		return r.workloadError(s, err, serverlessv1alpha2.ReasonDeploymentFailed, "Deployment")
 	}
 	s.deployment, s.deploymentHash = live, workload.Hash(desired)
@@ -60,9 +60,12 @@ func (r *Reconciler) applyService(ctx context.Context, s *scope) error {
 	if err != nil {
 		return err
 	}
-	_, err = r.ensure(ctx, s.fn, desired, &corev1.Service{}, nil)
+	err = r.ensure(ctx, s.fn, desired, &corev1.Service{}, nil)
 	return r.workloadError(s, err, serverlessv1alpha2.ReasonServiceFailed, "Service")
 }
+
+// errConflict: an object with the name the controller needs exists and belongs to someone else.
+var errConflict = errors.New("object exists and does not belong to the Function")
 
 // observeDeployment derives Running from the live Deployment.
 func (r *Reconciler) observeDeployment(_ context.Context, s *scope) error {
@@ -92,43 +95,43 @@ func (r *Reconciler) workloadError(s *scope, err error, reason, kind string) err
 // annotation equals desired's (and that drifted does not flag) is left alone. Because the
 // cache can lag behind the controller's own writes, a mismatch in the cache is checked against
 // the API server before writing. live receives the object as it is after ensure.
-func (r *Reconciler) ensure(ctx context.Context, fn *serverlessv1alpha2.Function, desired, live client.Object, drifted func(client.Object) bool) (bool, error) {
+func (r *Reconciler) ensure(ctx context.Context, fn *serverlessv1alpha2.Function, desired, live client.Object, drifted func(client.Object) bool) error {
 	key := client.ObjectKeyFromObject(desired)
 	upToDate := func() bool {
 		return workload.Hash(live) == workload.Hash(desired) && (drifted == nil || !drifted(live))
 	}
 	if err := r.Client.Get(ctx, key, live); err == nil && upToDate() {
-		return false, nil
+		return nil
 	} else if err != nil && !apierrors.IsNotFound(err) {
-		return false, err
+		return err
 	}
 	switch err := r.APIReader.Get(ctx, key, live); {
 	case apierrors.IsNotFound(err):
 	case err != nil:
-		return false, err
+		return err
 	default:
 		if !belongsTo(live, fn) {
-			return false, fmt.Errorf("%w: %s %s", errConflict, kindOf(desired), key)
+			return fmt.Errorf("%w: %s %s", errConflict, kindOf(desired), key)
 		}
 		if upToDate() {
-			return false, nil
+			return nil
 		}
 	}
 
 	u, err := applyObject(desired)
 	if err != nil {
-		return false, err
+		return err
 	}
 	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
-		return false, fmt.Errorf("apply %s %s: %w", kindOf(desired), key, err)
+		return fmt.Errorf("apply %s %s: %w", kindOf(desired), key, err)
 	}
 	v := reflect.ValueOf(live).Elem()
 	v.Set(reflect.Zero(v.Type()))
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, live); err != nil {
-		return true, fmt.Errorf("decode applied %s %s: %w", kindOf(desired), key, err)
+		return fmt.Errorf("decode applied %s %s: %w", kindOf(desired), key, err)
 	}
 	log.FromContext(ctx).V(1).Info("Applied", "kind", kindOf(desired), "name", key.Name)
-	return true, nil
+	return nil
 }
 
 // belongsTo reports whether the Function controls obj, or obj carries the Function's UID label
