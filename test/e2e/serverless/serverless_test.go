@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	operatorv1alpha1 "github.com/kyma-serverless/serverless/api/operator/v1alpha1"
 	"github.com/kyma-serverless/serverless/internal/functionconfig"
@@ -34,6 +35,12 @@ var _ = Describe("Serverless operator", Ordered, func() {
 	var cr *operatorv1alpha1.Serverless
 
 	BeforeAll(func(ctx SpecContext) {
+		// Kyma's Telemetry module would provide this Service; the operator finds it.
+		traces := &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: "telemetry-otlp-traces", Namespace: moduleNamespace},
+			Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 4318}}},
+		}
+		Expect(k8s.Create(ctx, traces)).To(Succeed())
 		cr = &operatorv1alpha1.Serverless{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: moduleNamespace}}
 		Expect(k8s.Create(ctx, cr)).To(Succeed())
 	})
@@ -51,6 +58,9 @@ var _ = Describe("Serverless operator", Ordered, func() {
 		Expect(got.Status.BuildlessMode).To(Equal(operatorv1alpha1.BuildlessModeEnabled))
 		Expect(got.Status.LogLevel).To(Equal("info"))
 		Expect(got.Status.ChartVersion).NotTo(BeEmpty())
+		Expect(got.Status.TracingEndpoint).To(Equal("http://telemetry-otlp-traces.kyma-system.svc.cluster.local:4318/v1/traces"))
+		Expect(readConfig(ctx).TracingEndpoint).To(Equal(got.Status.TracingEndpoint))
+		expectMetrics(got)
 
 		dep := &appsv1.Deployment{}
 		Expect(k8s.Get(ctx, key(controllerDeployment), dep)).To(Succeed())
@@ -290,6 +300,38 @@ func deploymentAvailable(dep *appsv1.Deployment) bool {
 		}
 	}
 	return false
+}
+
+// expectMetrics reads the operator's Prometheus registry (it runs in this
+// process): one install was timed and the state gauge says Ready.
+func expectMetrics(cr *operatorv1alpha1.Serverless) {
+	GinkgoHelper()
+	families, err := ctrlmetrics.Registry.Gather()
+	Expect(err).NotTo(HaveOccurred())
+	found := map[string]bool{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			switch f.GetName() {
+			case "serverless_operator_install_duration_seconds":
+				if labels["operation"] == "install" && m.GetHistogram().GetSampleCount() >= 1 {
+					found[f.GetName()] = true
+				}
+			case "serverless_operator_state":
+				if labels["name"] == cr.Name && labels["state"] == operatorv1alpha1.StateReady && m.GetGauge().GetValue() == 1 {
+					found[f.GetName()] = true
+				}
+			case "serverless_operator_reconcile_outcomes_total":
+				if labels["outcome"] == "success" && m.GetCounter().GetValue() >= 1 {
+					found[f.GetName()] = true
+				}
+			}
+		}
+	}
+	Expect(found).To(HaveLen(3), "metrics found: %v", found)
 }
 
 func expectEvent(ctx context.Context, obj client.Object, reason string) {
