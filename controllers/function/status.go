@@ -40,6 +40,9 @@ func (r *Reconciler) report(ctx context.Context, s *scope) error {
 	fn := s.fn
 	key := client.ObjectKeyFromObject(fn)
 	r.emitWarnings(s)
+	if s.configured == nil && s.running == nil {
+		return nil // nothing learned (a transient error): the status stays as it is
+	}
 
 	if s.running != nil && s.running.Status == metav1.ConditionUnknown {
 		since := r.waitingSince(key, fn.UID, s.deploymentHash)
