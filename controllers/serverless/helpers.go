@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	operatorv1alpha1 "github.com/kyma-serverless/serverless/api/operator/v1alpha1"
 	"github.com/kyma-serverless/serverless/internal/installer"

@@ -55,7 +55,7 @@ func NewManager(cfg *rest.Config, o ManagerOptions) (ctrl.Manager, error) {
 	r := &Reconciler{
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
-		Recorder:  mgr.GetEventRecorderFor(FieldManager),
+		Recorder:  mgr.GetEventRecorder(FieldManager),
 		ChartDir:  o.ChartDir,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {

@@ -4,7 +4,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/tools/events"
 
 	operatorv1alpha1 "github.com/kyma-serverless/serverless/api/operator/v1alpha1"
 )
@@ -65,7 +65,7 @@ func installFailed(conds []metav1.Condition) bool {
 
 // emitConditionEvents publishes one Event per condition whose status, reason
 // or message changed, so `kubectl describe` tells the history.
-func emitConditionEvents(rec record.EventRecorder, obj *operatorv1alpha1.Serverless, before []metav1.Condition) {
+func emitConditionEvents(rec events.EventRecorder, obj *operatorv1alpha1.Serverless, before []metav1.Condition) {
 	if rec == nil {
 		return
 	}
@@ -82,6 +82,6 @@ func emitConditionEvents(rec record.EventRecorder, obj *operatorv1alpha1.Serverl
 		if message == "" {
 			message = c.Type + " is " + string(c.Status)
 		}
-		rec.Event(obj, eventType, c.Reason, message)
+		rec.Eventf(obj, nil, eventType, c.Reason, c.Type, "%s", message)
 	}
 }

@@ -76,7 +76,9 @@ func run() error {
 	go func() { mgrDone <- mgr.Start(mgrCtx) }()
 	defer func() {
 		stopMgr()
-		<-mgrDone
+		if err := <-mgrDone; err != nil {
+			fmt.Fprintln(os.Stderr, "operator stopped with an error:", err)
+		}
 	}()
 
 	cr, err := applySample(ctx, c)
