@@ -37,6 +37,7 @@ manifests: $(CONTROLLER_GEN) ## Generate CRDs and RBAC from kubebuilder markers.
 	$(CONTROLLER_GEN) rbac:roleName=serverless-operator paths=./controllers/serverless/... output:rbac:artifacts:config=config/rbac/serverless-operator
 	$(CONTROLLER_GEN) rbac:roleName=function-controller paths=./controllers/function/... output:rbac:artifacts:config=config/rbac/function-controller
 	cp config/crd/bases/serverless.kyma-project.io_functions.yaml charts/serverless/crds/functions.yaml
+	cp config/rbac/function-controller/role.yaml charts/serverless/files/function-controller-rules.yaml
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate deepcopy code for the API types.

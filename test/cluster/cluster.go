@@ -55,7 +55,7 @@ const EnvKubeconfig = "LOCAL_CLUSTER_KUBECONFIG"
 const envKeepState = "LOCAL_CLUSTER_KEEP_STATE"
 
 const (
-	serviceCIDR = "10.0.0.0/24"
+	serviceCIDR = "10.96.0.0/16" // room for a Service per Function in the benchmarks
 	podCIDR     = "10.244.0.0/16"
 	// KwokNodeAnnotation marks the Nodes kwok manages.
 	KwokNodeAnnotation = "kwok.x-k8s.io/node"
@@ -63,7 +63,7 @@ const (
 	readyTimeout       = 2 * time.Minute
 )
 
-var serviceIP = net.ParseIP("10.0.0.1")
+var serviceIP = net.ParseIP("10.96.0.1")
 
 func (o Options) withDefaults() Options {
 	if o.Nodes <= 0 {
