@@ -1,0 +1,175 @@
+package perf
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	serverlessv1alpha2 "github.com/kyma-serverless/serverless/api/serverless/v1alpha2"
+	"github.com/kyma-serverless/serverless/controllers/function"
+	"github.com/kyma-serverless/serverless/internal/functionconfig"
+	"github.com/kyma-serverless/serverless/test/cluster"
+	"github.com/kyma-serverless/serverless/test/framework"
+)
+
+const (
+	defaultFunctions  = 1000
+	defaultNamespaces = 20
+	createWorkers     = 10
+)
+
+// benchConfig is the Function controller configuration the chart renders
+// for buildless mode.
+const benchConfig = `mode: buildless
+logLevel: info
+requeueDuration: 5m
+runtimeImages:
+  nodejs20: europe-docker.pkg.dev/kyma-project/prod/function-runtime-nodejs20:main
+  nodejs22: europe-docker.pkg.dev/kyma-project/prod/function-runtime-nodejs22:main
+  nodejs24: europe-docker.pkg.dev/kyma-project/prod/function-runtime-nodejs24:main
+  python312: europe-docker.pkg.dev/kyma-project/prod/function-runtime-python312:main
+gitFetcherImage: europe-docker.pkg.dev/kyma-project/prod/function-git-fetcher:main
+`
+
+// TestBenchFunctions creates many inline Functions in buildless mode and
+// measures the time until all run, the controller's writes per Function, its
+// memory, and its writes while idle.
+func TestBenchFunctions(t *testing.T) {
+	n := envInt("BENCH_FUNCTIONS", defaultFunctions)
+	namespaces := envInt("BENCH_NAMESPACES", defaultNamespaces)
+	idle := time.Duration(envInt("BENCH_IDLE_SECONDS", defaultIdleSecs)) * time.Second
+	ctx := context.Background()
+
+	lc, err := cluster.Start(ctx, cluster.Options{AuditLog: true, PodsPerNode: 2000})
+	must(t, err)
+	t.Cleanup(func() { _ = lc.Stop() })
+	scheme, err := function.NewScheme()
+	must(t, err)
+	must(t, apiextensionsv1.AddToScheme(scheme))
+	cfg := lc.RESTConfig()
+	cfg.QPS, cfg.Burst = 1000, 2000
+	k8s, err := client.New(cfg, client.Options{Scheme: scheme})
+	must(t, err)
+	must(t, framework.InstallCRDs(ctx, k8s, framework.Path("config", "crd", "bases", "serverless.kyma-project.io_functions.yaml")))
+	must(t, client.IgnoreAlreadyExists(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: moduleNamespace}})))
+	must(t, k8s.Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: moduleNamespace, Name: functionconfig.ConfigMapName},
+		Data:       map[string]string{functionconfig.ConfigMapKey: benchConfig},
+	}))
+
+	dir := t.TempDir()
+	const sa = "function-controller"
+	kubeconfig, err := framework.ServiceAccountKubeconfig(ctx, lc.RESTConfig(), moduleNamespace, sa,
+		framework.Path("config", "rbac", "function-controller", "role.yaml"), dir)
+	must(t, err)
+	bin, err := framework.BuildBinary(ctx, "./cmd/function-controller", dir, os.Stderr)
+	must(t, err)
+	logFile, err := os.Create(dir + "/controller.log")
+	must(t, err)
+	ctrlProc, err := framework.StartProcess(bin, kubeconfig, logFile,
+		"--config-namespace", moduleNamespace, "--metrics-bind-address", "0", "--health-probe-bind-address", "0")
+	must(t, err)
+	t.Cleanup(ctrlProc.Kill)
+	user := framework.ServiceAccountUser(moduleNamespace, sa)
+	writeVerbs := []string{"create", "update", "patch", "delete", "deletecollection"}
+	before, err := cluster.CountAuditRequests(lc.AuditLogPath(), user, writeVerbs...)
+	must(t, err)
+
+	start := time.Now()
+	must(t, createFunctions(ctx, k8s, n, namespaces))
+	created := time.Since(start)
+	must(t, waitAllRunning(ctx, k8s, n, 15*time.Minute))
+	allRunning := time.Since(start)
+	// Let the last status writes land in the audit log.
+	time.Sleep(2 * time.Second)
+	after, err := cluster.CountAuditRequests(lc.AuditLogPath(), user, writeVerbs...)
+	must(t, err)
+	rss, err := ctrlProc.RSSBytes()
+	must(t, err)
+	writes := total(after) - total(before)
+
+	idleStart, err := cluster.CountAuditRequests(lc.AuditLogPath(), user, writeVerbs...)
+	must(t, err)
+	time.Sleep(idle)
+	idleEnd, err := cluster.CountAuditRequests(lc.AuditLogPath(), user, writeVerbs...)
+	must(t, err)
+
+	w := os.Stdout
+	fmt.Fprintf(w, "\n=== Function controller benchmark (local cluster: kube-apiserver v1.37.2 + kwok; kube-controller-manager/scheduler client QPS %d) ===\n", lc.ControlPlaneQPS())
+	fmt.Fprintf(w, "%d inline Functions in %d namespaces, buildless: created in %s, all Running=True after %s\n",
+		n, namespaces, round(created), round(allRunning))
+	fmt.Fprintf(w, "Controller write requests: %d = %.2f per Function (target <= 4) %v\n", writes, float64(writes)/float64(n), diff(after, before))
+	fmt.Fprintf(w, "Controller resident memory with %d Running Functions: %.1f MiB (target <= 150 MiB)\n", n, float64(rss)/(1<<20))
+	fmt.Fprintf(w, "Idle: controller write requests over %s with %d Running Functions: %d (target 0) %v\n",
+		idle, n, total(idleEnd)-total(idleStart), diff(idleEnd, idleStart))
+}
+
+func createFunctions(ctx context.Context, k8s client.Client, n, namespaces int) error {
+	for i := 0; i < namespaces; i++ {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("bench-%02d", i)}}
+		if err := client.IgnoreAlreadyExists(k8s.Create(ctx, ns)); err != nil {
+			return err
+		}
+	}
+	jobs := make(chan int)
+	errs := make(chan error, createWorkers)
+	var wg sync.WaitGroup
+	for w := 0; w < createWorkers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				if err := k8s.Create(ctx, benchFunction(i, namespaces)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+func benchFunction(i, namespaces int) *serverlessv1alpha2.Function {
+	return &serverlessv1alpha2.Function{
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("fn-%04d", i), Namespace: fmt.Sprintf("bench-%02d", i%namespaces)},
+		Spec: serverlessv1alpha2.FunctionSpec{
+			Runtime: serverlessv1alpha2.RuntimeNodejs22,
+			Source: serverlessv1alpha2.Source{Inline: &serverlessv1alpha2.InlineSource{
+				Source:       fmt.Sprintf("const isNumber = require('is-number');\nmodule.exports = { main: () => isNumber(%d) };\n", i),
+				Dependencies: `{"name":"fn","version":"1.0.0","dependencies":{"is-number":"7.0.0"}}`,
+			}},
+		},
+	}
+}
+
+func waitAllRunning(ctx context.Context, k8s client.Client, n int, timeout time.Duration) error {
+	return wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+		list := &serverlessv1alpha2.FunctionList{}
+		if err := k8s.List(ctx, list); err != nil {
+			return false, err
+		}
+		running := 0
+		for _, fn := range list.Items {
+			if meta.IsStatusConditionTrue(fn.Status.Conditions, serverlessv1alpha2.ConditionRunning) {
+				running++
+			}
+		}
+		return running >= n, nil
+	})
+}
