@@ -75,7 +75,7 @@ type effectiveConfig struct {
 }
 
 // resolveConfig applies defaults to the spec. detectedTracing is the endpoint
-// found in the cluster, used only when the spec names none.
+// found in the cluster, used only when the spec has no tracing section.
 func resolveConfig(spec operatorv1alpha1.ServerlessSpec, mode, detectedTracing string) effectiveConfig {
 	cfg := effectiveConfig{
 		BuildlessMode:                    mode,
@@ -92,10 +92,11 @@ func resolveConfig(spec operatorv1alpha1.ServerlessSpec, mode, detectedTracing s
 		LogFormat:                        or(spec.LogFormat, defaultLogFormat),
 		EnableNetworkPolicies:            spec.EnableNetworkPolicies,
 	}
-	if spec.Tracing != nil && spec.Tracing.Endpoint != "" {
+	// A given endpoint, even an empty one (feature off), wins over defaults and detection.
+	if spec.Tracing != nil {
 		cfg.TracingEndpoint = spec.Tracing.Endpoint
 	}
-	if spec.Eventing != nil && spec.Eventing.Endpoint != "" {
+	if spec.Eventing != nil {
 		cfg.EventingEndpoint = spec.Eventing.Endpoint
 	}
 	if spec.DockerRegistry != nil {

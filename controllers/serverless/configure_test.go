@@ -78,6 +78,11 @@ func TestResolveConfigDefaultsAndValues(t *testing.T) {
 
 	cfg = resolveConfig(operatorv1alpha1.ServerlessSpec{}, modeEnabled, "http://detected:4318")
 	g.Expect(cfg.TracingEndpoint).To(Equal("http://detected:4318"))
+	off := resolveConfig(operatorv1alpha1.ServerlessSpec{
+		Tracing: &operatorv1alpha1.Endpoint{}, Eventing: &operatorv1alpha1.Endpoint{},
+	}, modeEnabled, "http://detected:4318")
+	g.Expect(off.TracingEndpoint).To(BeEmpty(), "an empty endpoint turns tracing off")
+	g.Expect(off.EventingEndpoint).To(BeEmpty(), "an empty endpoint turns eventing off")
 	values, err = cfg.values(func(string) string { return "" })
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(values).NotTo(HaveKey("images"), "no override keeps the chart's images")

@@ -179,10 +179,10 @@ func (r *Reconciler) configure(ctx context.Context, s *scope) (ctrl.Result, erro
 	return ctrl.Result{}, nil
 }
 
-// detectTracing finds Kyma's telemetry trace gateway when the spec names no
-// endpoint, so tracing works out of the box next to the Telemetry module.
+// detectTracing finds Kyma's telemetry trace gateway when the spec has no
+// tracing section, so tracing works out of the box next to the Telemetry module.
 func (r *Reconciler) detectTracing(ctx context.Context, spec operatorv1alpha1.ServerlessSpec) (string, error) {
-	if spec.Tracing != nil && spec.Tracing.Endpoint != "" {
+	if spec.Tracing != nil {
 		return "", nil
 	}
 	svc := &metav1.PartialObjectMetadata{}
