@@ -16,6 +16,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
@@ -26,6 +27,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	operatorv1alpha1 "github.com/kyma-serverless/serverless/api/operator/v1alpha1"
+	serverlessv1alpha2 "github.com/kyma-serverless/serverless/api/serverless/v1alpha2"
+	"github.com/kyma-serverless/serverless/controllers/function"
 	"github.com/kyma-serverless/serverless/controllers/serverless"
 	"github.com/kyma-serverless/serverless/test/cluster"
 	"github.com/kyma-serverless/serverless/test/framework"
@@ -72,7 +75,7 @@ func run() error {
 		return err
 	}
 	mgrCtx, stopMgr := context.WithCancel(context.Background())
-	mgrDone := make(chan error, 1)
+	mgrDone := make(chan error, 2)
 	go func() { mgrDone <- mgr.Start(mgrCtx) }()
 	defer func() {
 		stopMgr()
@@ -91,6 +94,25 @@ func run() error {
 		return err
 	}
 	printStatus(cr, time.Since(start))
+
+	// kwok runs no container, so the function-controller Deployment the
+	// operator installed executes nothing: run the controller here instead.
+	fnMgr, err := function.NewManager(cfg, function.Options{
+		ConfigNamespace: cr.Namespace, MetricsAddr: "0", ProbeAddr: "0",
+	})
+	if err != nil {
+		return err
+	}
+	go func() { mgrDone <- fnMgr.Start(mgrCtx) }()
+	defer func() {
+		stopMgr()
+		if err := <-mgrDone; err != nil {
+			fmt.Fprintln(os.Stderr, "function-controller stopped with an error:", err)
+		}
+	}()
+	if err := runSampleFunction(ctx, c, cfg); err != nil {
+		return err
+	}
 
 	if !*exitWhenReady {
 		fmt.Println("\nThe operator keeps running; its logs follow. Press Ctrl-C to uninstall and stop.")
@@ -156,6 +178,51 @@ func printStatus(cr *operatorv1alpha1.Serverless, took time.Duration) {
 	if err == nil {
 		fmt.Println(string(out))
 	}
+}
+
+// runSampleFunction applies the Node.js Function sample, waits until it runs,
+// prints it and deletes it again, so the uninstall is not blocked.
+func runSampleFunction(ctx context.Context, c client.Client, cfg *rest.Config) error {
+	data, err := os.ReadFile(framework.Path("config", "samples", "serverless_v1alpha2_function_nodejs.yaml"))
+	if err != nil {
+		return fmt.Errorf("read Function sample: %w", err)
+	}
+	fn := &serverlessv1alpha2.Function{}
+	if err := yaml.UnmarshalStrict(data, fn); err != nil {
+		return fmt.Errorf("decode Function sample: %w", err)
+	}
+	if fn.Namespace == "" {
+		fn.Namespace = "default"
+	}
+	scheme, err := function.NewScheme()
+	if err != nil {
+		return err
+	}
+	fc, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return fmt.Errorf("create client: %w", err)
+	}
+	if err := fc.Create(ctx, fn); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create Function: %w", err)
+	}
+	start := time.Now()
+	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		if err := fc.Get(ctx, client.ObjectKeyFromObject(fn), fn); err != nil {
+			return false, err
+		}
+		return meta.IsStatusConditionTrue(fn.Status.Conditions, serverlessv1alpha2.ConditionRunning), nil
+	})
+	if err != nil {
+		return fmt.Errorf("wait for Function %s/%s to run: %w", fn.Namespace, fn.Name, err)
+	}
+	fmt.Printf("\nFunction %s/%s (sample) is running after %s:\n", fn.Namespace, fn.Name, time.Since(start).Round(100*time.Millisecond))
+	for _, cond := range fn.Status.Conditions {
+		fmt.Printf("  %-20s %-6s %s: %s\n", cond.Type, cond.Status, cond.Reason, cond.Message)
+	}
+	if err := fc.Delete(ctx, fn); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete Function sample: %w", err)
+	}
+	return nil
 }
 
 // uninstall deletes the CR and waits until the operator removed the module.
