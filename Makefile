@@ -61,7 +61,7 @@ test: ## Run unit tests and the integration suites on the local cluster.
 
 .PHONY: bench
 bench: $(HELM) ## Run the benchmarks in test/perf and print their figures.
-	HELM_BIN=$(HELM) $(GO) test -timeout 120m -count=1 -v -run 'Bench' ./test/perf/...
+	SERVERLESS_BENCH=1 HELM_BIN=$(HELM) $(GO) test -timeout 120m -count=1 -v -run 'Bench' ./test/perf/...
 
 ##@ Local cluster
 

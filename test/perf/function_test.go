@@ -45,6 +45,7 @@ gitFetcherImage: europe-docker.pkg.dev/kyma-project/prod/function-git-fetcher:ma
 // measures the time until all run, the controller's writes per Function, its
 // memory, and its writes while idle.
 func TestBenchFunctions(t *testing.T) {
+	requireBench(t)
 	n := envInt("BENCH_FUNCTIONS", defaultFunctions)
 	namespaces := envInt("BENCH_NAMESPACES", defaultNamespaces)
 	idle := time.Duration(envInt("BENCH_IDLE_SECONDS", defaultIdleSecs)) * time.Second

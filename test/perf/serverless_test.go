@@ -36,6 +36,7 @@ const (
 // TestBenchServerlessOperator compares the operator with Helm on the same
 // local cluster and chart, then measures its idle writes and memory.
 func TestBenchServerlessOperator(t *testing.T) {
+	requireBench(t)
 	helm := os.Getenv("HELM_BIN")
 	if helm == "" {
 		t.Skip("HELM_BIN is not set: run the benchmarks with `make bench`, which builds the Helm CLI")

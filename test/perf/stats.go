@@ -6,10 +6,21 @@ package perf
 import (
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
+	"testing"
 	"time"
 )
+
+// requireBench keeps the benchmarks out of `make test`: they take minutes and
+// print figures rather than pass or fail.
+func requireBench(t *testing.T) {
+	t.Helper()
+	if os.Getenv("SERVERLESS_BENCH") == "" {
+		t.Skip("benchmark: runs only under `make bench` (SERVERLESS_BENCH=1)")
+	}
+}
 
 // median of a non-empty sample.
 func median(d []time.Duration) time.Duration {
