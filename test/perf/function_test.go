@@ -9,17 +9,13 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	serverlessv1alpha2 "github.com/kyma-serverless/serverless/api/serverless/v1alpha2"
-	"github.com/kyma-serverless/serverless/controllers/function"
-	"github.com/kyma-serverless/serverless/internal/functionconfig"
 	"github.com/kyma-serverless/serverless/test/cluster"
-	"github.com/kyma-serverless/serverless/test/framework"
 )
 
 const (
@@ -51,40 +47,9 @@ func TestBenchFunctions(t *testing.T) {
 	idle := time.Duration(envInt("BENCH_IDLE_SECONDS", defaultIdleSecs)) * time.Second
 	ctx := context.Background()
 
-	lc, err := cluster.Start(ctx, cluster.Options{AuditLog: true, PodsPerNode: 2000})
-	must(t, err)
-	t.Cleanup(func() { _ = lc.Stop() })
-	scheme, err := function.NewScheme()
-	must(t, err)
-	must(t, apiextensionsv1.AddToScheme(scheme))
-	cfg := lc.RESTConfig()
-	cfg.QPS, cfg.Burst = 1000, 2000
-	k8s, err := client.New(cfg, client.Options{Scheme: scheme})
-	must(t, err)
-	must(t, framework.InstallCRDs(ctx, k8s, framework.Path("config", "crd", "bases", "serverless.kyma-project.io_functions.yaml")))
-	must(t, client.IgnoreAlreadyExists(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: moduleNamespace}})))
-	must(t, k8s.Create(ctx, &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Namespace: moduleNamespace, Name: functionconfig.ConfigMapName},
-		Data:       map[string]string{functionconfig.ConfigMapKey: benchConfig},
-	}))
-
-	dir := t.TempDir()
-	const sa = "function-controller"
-	kubeconfig, err := framework.ServiceAccountKubeconfig(ctx, lc.RESTConfig(), moduleNamespace, sa,
-		framework.Path("config", "rbac", "function-controller", "role.yaml"), dir)
-	must(t, err)
-	bin, err := framework.BuildBinary(ctx, "./cmd/function-controller", dir, os.Stderr)
-	must(t, err)
-	logFile, err := os.Create(dir + "/controller.log")
-	must(t, err)
-	ctrlProc, err := framework.StartProcess(bin, kubeconfig, logFile,
-		"--config-namespace", moduleNamespace, "--metrics-bind-address", "0", "--health-probe-bind-address", "0")
-	must(t, err)
-	t.Cleanup(ctrlProc.Kill)
-	user := framework.ServiceAccountUser(moduleNamespace, sa)
-	writeVerbs := []string{"create", "update", "patch", "delete", "deletecollection"}
-	before, err := cluster.CountAuditRequests(lc.AuditLogPath(), user, writeVerbs...)
-	must(t, err)
+	bench := startFunctionBench(t, cluster.Options{AuditLog: true, PodsPerNode: 2000}, benchConfig, nil)
+	k8s, lc := bench.client, bench.cluster
+	before := bench.writes(t)
 
 	start := time.Now()
 	must(t, createFunctions(ctx, k8s, n, namespaces))
@@ -93,17 +58,14 @@ func TestBenchFunctions(t *testing.T) {
 	allRunning := time.Since(start)
 	// Let the last status writes land in the audit log.
 	time.Sleep(2 * time.Second)
-	after, err := cluster.CountAuditRequests(lc.AuditLogPath(), user, writeVerbs...)
-	must(t, err)
-	rss, err := ctrlProc.RSSBytes()
+	after := bench.writes(t)
+	rss, err := bench.proc.RSSBytes()
 	must(t, err)
 	writes := total(after) - total(before)
 
-	idleStart, err := cluster.CountAuditRequests(lc.AuditLogPath(), user, writeVerbs...)
-	must(t, err)
+	idleStart := bench.writes(t)
 	time.Sleep(idle)
-	idleEnd, err := cluster.CountAuditRequests(lc.AuditLogPath(), user, writeVerbs...)
-	must(t, err)
+	idleEnd := bench.writes(t)
 
 	w := os.Stdout
 	fmt.Fprintf(w, "\n=== Function controller benchmark (local cluster: kube-apiserver v1.37.2 + kwok; kube-controller-manager/scheduler client QPS %d) ===\n", lc.ControlPlaneQPS())

@@ -11,16 +11,13 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/kyma-serverless/serverless/controllers/function"
 	"github.com/kyma-serverless/serverless/internal/functionconfig"
 	"github.com/kyma-serverless/serverless/test/cluster"
-	"github.com/kyma-serverless/serverless/test/framework"
 )
 
 const buildlessImagePrefix = "europe-docker.pkg.dev/kyma-project/prod/function-runtime-"
@@ -34,38 +31,9 @@ func TestBenchModeSwitch(t *testing.T) {
 	namespaces := envInt("BENCH_NAMESPACES", defaultNamespaces)
 	ctx := context.Background()
 
-	lc, err := cluster.Start(ctx, cluster.Options{PodsPerNode: 3000})
-	must(t, err)
-	t.Cleanup(func() { _ = lc.Stop() })
-	scheme, err := function.NewScheme()
-	must(t, err)
-	must(t, apiextensionsv1.AddToScheme(scheme))
-	cfg := lc.RESTConfig()
-	cfg.QPS, cfg.Burst = 1000, 2000
-	k8s, err := client.New(cfg, client.Options{Scheme: scheme})
-	must(t, err)
-	must(t, framework.InstallCRDs(ctx, k8s, framework.Path("config", "crd", "bases", "serverless.kyma-project.io_functions.yaml")))
-	must(t, client.IgnoreAlreadyExists(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: moduleNamespace}})))
-	must(t, createBuildModeObjects(ctx, k8s))
-	must(t, k8s.Create(ctx, &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Namespace: moduleNamespace, Name: functionconfig.ConfigMapName},
-		Data:       map[string]string{functionconfig.ConfigMapKey: buildModeConfig},
-	}))
-
-	dir := t.TempDir()
-	const sa = "function-controller"
-	kubeconfig, err := framework.ServiceAccountKubeconfig(ctx, lc.RESTConfig(), moduleNamespace, sa,
-		framework.Path("config", "rbac", "function-controller", "role.yaml"), dir)
-	must(t, err)
-	bin, err := framework.BuildBinary(ctx, "./cmd/function-controller", dir, os.Stderr)
-	must(t, err)
-	logFile, err := os.Create(dir + "/controller.log")
-	must(t, err)
-	proc, err := framework.StartProcess(bin, kubeconfig, logFile, "--config-namespace", moduleNamespace,
-		"--metrics-bind-address", "0", "--health-probe-bind-address", "0",
+	bench := startFunctionBench(t, cluster.Options{PodsPerNode: 3000}, buildModeConfig, createBuildModeObjects,
 		"--max-concurrent-reconciles", fmt.Sprint(createWorkers), "--kube-api-qps", "1000", "--kube-api-burst", "2000")
-	must(t, err)
-	t.Cleanup(proc.Kill)
+	k8s, lc := bench.client, bench.cluster
 
 	// Untimed: build-mode Functions, built and running.
 	setup := time.Now()
