@@ -5,8 +5,6 @@ package admission
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -17,12 +15,11 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kyma-serverless/serverless/test/cluster"
+	"github.com/kyma-serverless/serverless/test/framework"
 )
 
 const (
@@ -72,39 +69,8 @@ var _ = AfterSuite(func(ctx SpecContext) {
 // installCRDs creates (or replaces) every CRD in config/crd/bases and waits until the API
 // server serves them.
 func installCRDs(ctx context.Context) {
-	files, err := filepath.Glob(filepath.Join(crdDir, "*.yaml"))
+	files, err := filepath.Glob(framework.Path("config", "crd", "bases", "*.yaml"))
 	Expect(err).NotTo(HaveOccurred())
-	Expect(files).NotTo(BeEmpty(), "no CRDs in %s: run make manifests", crdDir)
-
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		Expect(err).NotTo(HaveOccurred())
-		crd := &apiextensionsv1.CustomResourceDefinition{}
-		Expect(yaml.UnmarshalStrict(data, crd)).To(Succeed(), f)
-
-		existing := &apiextensionsv1.CustomResourceDefinition{}
-		err = k8s.Get(ctx, types.NamespacedName{Name: crd.Name}, existing)
-		if err == nil {
-			crd.ResourceVersion = existing.ResourceVersion
-			Expect(k8s.Update(ctx, crd)).To(Succeed(), f)
-		} else {
-			Expect(client.IgnoreNotFound(err)).To(Succeed())
-			Expect(k8s.Create(ctx, crd)).To(Succeed(), f)
-		}
-
-		Eventually(func(g Gomega) {
-			got := &apiextensionsv1.CustomResourceDefinition{}
-			g.Expect(k8s.Get(ctx, types.NamespacedName{Name: crd.Name}, got)).To(Succeed())
-			g.Expect(established(got)).To(BeTrue(), fmt.Sprintf("CRD %s not established", crd.Name))
-		}).WithContext(ctx).WithTimeout(time.Minute).WithPolling(200 * time.Millisecond).Should(Succeed())
-	}
-}
-
-func established(crd *apiextensionsv1.CustomResourceDefinition) bool {
-	for _, c := range crd.Status.Conditions {
-		if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
-			return true
-		}
-	}
-	return false
+	Expect(files).NotTo(BeEmpty(), "no CRDs in config/crd/bases: run make manifests")
+	Expect(framework.InstallCRDs(ctx, k8s, files...)).To(Succeed())
 }
