@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -84,28 +83,7 @@ func createFunctions(ctx context.Context, k8s client.Client, n, namespaces int) 
 			return err
 		}
 	}
-	jobs := make(chan int)
-	errs := make(chan error, createWorkers)
-	var wg sync.WaitGroup
-	for w := 0; w < createWorkers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				if err := k8s.Create(ctx, benchFunction(i, namespaces)); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	for i := 0; i < n; i++ {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-	close(errs)
-	return <-errs
+	return inParallel(n, func(i int) error { return k8s.Create(ctx, benchFunction(i, namespaces)) })
 }
 
 func benchFunction(i, namespaces int) *serverlessv1alpha2.Function {
