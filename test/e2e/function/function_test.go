@@ -279,7 +279,7 @@ var _ = Describe("Function controller in buildless mode", Ordered, func() {
 
 		writeConfig(ctx, "mode: sideways\nrequeueDuration: soon\n")
 		waitConfigured(ctx, fn, metav1.ConditionFalse, function.ReasonConfigInvalid, `requeueDuration: must be a duration such as 5m or 30s`)
-		Expect(managerDone).NotTo(BeClosed())
+		Expect(controller.Done()).NotTo(BeClosed())
 
 		writeConfig(ctx, "mode: sideways\n")
 		c := waitConfigured(ctx, fn, metav1.ConditionFalse, function.ReasonConfigInvalid, `mode: must be "buildless" or "build", got "sideways"`)
@@ -288,7 +288,7 @@ var _ = Describe("Function controller in buildless mode", Ordered, func() {
 
 		Expect(k8s.Delete(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: configNamespace, Name: functionconfig.ConfigMapName}})).To(Succeed())
 		waitConfigured(ctx, fn, metav1.ConditionFalse, function.ReasonConfigMissing, configNamespace+"/"+functionconfig.ConfigMapName+" was not found")
-		Expect(managerDone).NotTo(BeClosed())
+		Expect(controller.Done()).NotTo(BeClosed())
 
 		after := &appsv1.Deployment{}
 		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(fn), after)).To(Succeed())

@@ -38,8 +38,7 @@ var (
 	writes      = &writeCounter{}
 	gitServer   *gittest.Server
 	gitRoot     string
-	stopManager context.CancelFunc
-	managerDone chan struct{}
+	controller  *framework.RunningManager
 )
 
 func TestFunctionController(t *testing.T) {
@@ -49,17 +48,12 @@ func TestFunctionController(t *testing.T) {
 
 var _ = BeforeSuite(func(ctx SpecContext) {
 	ctrl.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
-	var err error
-	testCluster, err = cluster.ForSuite(ctx, cluster.Options{})
-	Expect(err).NotTo(HaveOccurred())
-
 	scheme, err := function.NewScheme()
 	Expect(err).NotTo(HaveOccurred())
 	Expect(apiextensionsv1.AddToScheme(scheme)).To(Succeed())
-	k8s, err = client.New(testCluster.RESTConfig(), client.Options{Scheme: scheme})
+	testCluster, k8s, err = framework.StartSuite(ctx, scheme,
+		[]string{framework.Path("config", "crd", "bases", "serverless.kyma-project.io_functions.yaml")}, configNamespace)
 	Expect(err).NotTo(HaveOccurred())
-	Expect(framework.InstallCRDs(ctx, k8s, framework.Path("config", "crd", "bases", "serverless.kyma-project.io_functions.yaml"))).To(Succeed())
-	Expect(client.IgnoreAlreadyExists(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: configNamespace}}))).To(Succeed())
 	writeConfig(ctx, validConfig)
 
 	// the controller runs as a ServiceAccount with the ClusterRole generated from its RBAC
@@ -74,19 +68,12 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		ConfigNamespace: configNamespace, ConfigName: functionconfig.ConfigMapName, MetricsAddr: "0", ProbeAddr: "0",
 	})
 	Expect(err).NotTo(HaveOccurred())
-	mctx, cancel := context.WithCancel(context.Background())
-	stopManager, managerDone = cancel, make(chan struct{})
-	go func() {
-		defer GinkgoRecover()
-		defer close(managerDone)
-		Expect(mgr.Start(mctx)).To(Succeed())
-	}()
+	controller = framework.RunManager(mgr)
 }, NodeTimeout(20*time.Minute))
 
 var _ = AfterSuite(func(ctx SpecContext) {
-	if stopManager != nil {
-		stopManager()
-		Eventually(managerDone).WithTimeout(30 * time.Second).Should(BeClosed())
+	if controller != nil {
+		Expect(controller.Stop()).To(Succeed())
 	}
 	if gitServer != nil {
 		gitServer.Close()

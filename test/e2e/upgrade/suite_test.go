@@ -9,8 +9,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kyma-serverless/serverless/controllers/serverless"
@@ -35,16 +33,11 @@ func TestUpgrade(t *testing.T) {
 }
 
 var _ = BeforeSuite(func(ctx SpecContext) {
-	var err error
-	testCluster, err = cluster.ForSuite(ctx, cluster.Options{})
-	Expect(err).NotTo(HaveOccurred())
 	scheme, err := serverless.NewScheme()
 	Expect(err).NotTo(HaveOccurred())
-	k8s, err = client.New(testCluster.RESTConfig(), client.Options{Scheme: scheme})
+	testCluster, k8s, err = framework.StartSuite(ctx, scheme,
+		[]string{framework.Path("config", "crd", "bases", "operator.kyma-project.io_serverlesses.yaml")}, moduleNamespace)
 	Expect(err).NotTo(HaveOccurred())
-	Expect(framework.InstallCRDs(ctx, k8s, framework.Path("config", "crd", "bases", "operator.kyma-project.io_serverlesses.yaml"))).To(Succeed())
-	Expect(client.IgnoreAlreadyExists(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: moduleNamespace}}))).To(Succeed())
-
 	operatorKubeconfig, err = framework.ServiceAccountKubeconfig(ctx, testCluster.RESTConfig(), moduleNamespace,
 		"serverless-operator", framework.Path("config", "rbac", "serverless-operator", "role.yaml"), GinkgoT().TempDir())
 	Expect(err).NotTo(HaveOccurred())
