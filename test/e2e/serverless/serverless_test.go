@@ -199,19 +199,32 @@ var _ = Describe("Serverless operator", Ordered, func() {
 			return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(cr), &operatorv1alpha1.Serverless{}))
 		}).WithContext(ctx).WithTimeout(3 * time.Minute).WithPolling(time.Second).Should(BeTrue())
 
-		for _, gvk := range managedKinds {
-			list := &unstructured.UnstructuredList{}
-			list.SetGroupVersionKind(gvk)
-			err := k8s.List(ctx, list, client.MatchingLabels{installer.ModuleLabel: "serverless"})
-			if meta.IsNoMatchError(err) {
-				continue
-			}
-			Expect(err).NotTo(HaveOccurred(), gvk.String())
-			Expect(list.Items).To(BeEmpty(), fmt.Sprintf("%s left behind", gvk.Kind))
-		}
-		Expect(k8s.Get(ctx, client.ObjectKey{Name: "functions.serverless.kyma-project.io"}, &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-		}})).To(Satisfy(apierrors.IsNotFound))
+		expectNoManagedObjects(ctx)
+	})
+
+	It("hands the module over to another Serverless CR when the served one is deleted", func(ctx SpecContext) {
+		first := &operatorv1alpha1.Serverless{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: moduleNamespace}}
+		Expect(k8s.Create(ctx, first)).To(Succeed())
+		waitForState(ctx, first, operatorv1alpha1.StateReady)
+
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "standby-"}}
+		Expect(k8s.Create(ctx, ns)).To(Succeed())
+		standby := &operatorv1alpha1.Serverless{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns.Name}}
+		Expect(k8s.Create(ctx, standby)).To(Succeed())
+		waitForState(ctx, standby, operatorv1alpha1.StateWarning)
+
+		Expect(k8s.Delete(ctx, first)).To(Succeed())
+		got := waitForState(ctx, standby, operatorv1alpha1.StateReady)
+		Expect(got.Status.Served).To(Equal(operatorv1alpha1.ServedTrue))
+		Expect(apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(first), &operatorv1alpha1.Serverless{}))).To(BeTrue())
+		dep := &appsv1.Deployment{}
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns.Name, Name: controllerDeployment}, dep)).To(Succeed())
+
+		Expect(k8s.Delete(ctx, standby)).To(Succeed())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(standby), &operatorv1alpha1.Serverless{}))
+		}).WithContext(ctx).WithTimeout(3 * time.Minute).WithPolling(time.Second).Should(BeTrue())
+		expectNoManagedObjects(ctx)
 	})
 })
 
@@ -225,6 +238,25 @@ var managedKinds = []schema.GroupVersionKind{
 	{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicyList"},
 	{Group: "scheduling.k8s.io", Version: "v1", Kind: "PriorityClassList"},
 	{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinitionList"},
+}
+
+// expectNoManagedObjects checks that no object carrying the module label and
+// no Function CRD is left.
+func expectNoManagedObjects(ctx context.Context) {
+	GinkgoHelper()
+	for _, gvk := range managedKinds {
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(gvk)
+		err := k8s.List(ctx, list, client.MatchingLabels{installer.ModuleLabel: "serverless"})
+		if meta.IsNoMatchError(err) {
+			continue
+		}
+		Expect(err).NotTo(HaveOccurred(), gvk.String())
+		Expect(list.Items).To(BeEmpty(), fmt.Sprintf("%s left behind", gvk.Kind))
+	}
+	Expect(k8s.Get(ctx, client.ObjectKey{Name: "functions.serverless.kyma-project.io"}, &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+	}})).To(Satisfy(apierrors.IsNotFound))
 }
 
 func key(name string) client.ObjectKey {
