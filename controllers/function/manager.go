@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
@@ -17,6 +19,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	serverlessv1alpha2 "github.com/kyma-serverless/serverless/api/serverless/v1alpha2"
+	"github.com/kyma-serverless/serverless/internal/build"
 	"github.com/kyma-serverless/serverless/internal/functionconfig"
 )
 
@@ -70,16 +73,20 @@ func managedSelector() labels.Selector {
 	return labels.SelectorFromSet(labels.Set{serverlessv1alpha2.LabelManagedBy: serverlessv1alpha2.ManagedByFunctionController})
 }
 
-// CacheOptions keep only Function-owned Deployments, Services and ConfigMaps in memory, without
-// their managed fields. Secrets are never cached (see the client options in NewManager).
+// CacheOptions keep only Function-owned Deployments, Services, ConfigMaps, Jobs and
+// HorizontalPodAutoscalers in memory, without their managed fields, and Namespaces (build
+// mode reads their Pod Security label). Secrets and ServiceAccounts are never cached (see
+// the client options in NewManager).
 func CacheOptions() cache.Options {
 	sel := managedSelector()
 	return cache.Options{
 		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
-			&appsv1.Deployment{}: {Label: sel},
-			&corev1.Service{}:    {Label: sel},
-			&corev1.ConfigMap{}:  {Label: sel},
+			&appsv1.Deployment{}:                     {Label: sel},
+			&corev1.Service{}:                        {Label: sel},
+			&corev1.ConfigMap{}:                      {Label: sel},
+			&batchv1.Job{}:                           {Label: sel},
+			&autoscalingv2.HorizontalPodAutoscaler{}: {Label: sel},
 		},
 	}
 }
@@ -101,7 +108,7 @@ func NewManager(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		Scheme: scheme,
 		Cache:  CacheOptions(),
 		Client: client.Options{Cache: &client.CacheOptions{
-			DisableFor: []client.Object{&corev1.Secret{}},
+			DisableFor: []client.Object{&corev1.Secret{}, &corev1.ServiceAccount{}, &corev1.Event{}},
 		}},
 		Metrics:                metricsserver.Options{BindAddress: o.MetricsAddr},
 		HealthProbeBindAddress: o.ProbeAddr,
@@ -133,6 +140,7 @@ func NewManager(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		APIReader: mgr.GetAPIReader(),
 		Recorder:  mgr.GetEventRecorder(FieldManager),
 		Config:    NewConfigSource(cc, o.ConfigNamespace, o.ConfigName),
+		Gate:      build.NewGate(),
 	}
 	if err := r.SetupWithManager(mgr, cc, o.MaxConcurrentReconciles); err != nil {
 		return nil, fmt.Errorf("set up Function controller: %w", err)

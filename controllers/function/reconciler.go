@@ -1,7 +1,13 @@
-// Package function reconciles Functions: in buildless mode every Function becomes a source
+// Package function reconciles Functions. In buildless mode every Function becomes a source
 // ConfigMap (inline code), a Deployment that runs the runtime image with the code mounted, and
-// a Service, and its status reports whether the configuration was accepted and whether the
-// Deployment is available.
+// a Service. In build mode a build Job turns the code into an image first, and the Deployment
+// runs that image. The status reports whether the configuration was accepted, whether the
+// image is built (build mode) and whether the Deployment is available.
+//
+// Both modes write the same Deployment (same name, same selector), so switching modes updates
+// its Pod template in place with a rolling update that keeps every replica available; the
+// build objects are deleted once the buildless Pods are available. Deployments of Kyma's
+// legacy controller, which have generated names, are adopted the same way.
 //
 // The controller writes as little as it can: children are applied with server-side apply only
 // when their hash annotation differs, the status is written once it has something final to
@@ -17,6 +23,8 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -25,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	serverlessv1alpha2 "github.com/kyma-serverless/serverless/api/serverless/v1alpha2"
+	"github.com/kyma-serverless/serverless/internal/build"
 	"github.com/kyma-serverless/serverless/internal/functionconfig"
 	"github.com/kyma-serverless/serverless/internal/gitsource"
 	"github.com/kyma-serverless/serverless/internal/runtime"
@@ -41,9 +50,6 @@ const (
 	// ReasonConfigInvalid: the controller's configuration cannot be used; the message names
 	// every offending key.
 	ReasonConfigInvalid = "ControllerConfigurationInvalid"
-	// ReasonBuildModeNotSupported: the configuration asks for build mode, which this
-	// controller does not run yet; the Function's workload is left as it is.
-	ReasonBuildModeNotSupported = "BuildModeNotSupported"
 )
 
 // DefaultStatusGrace is how long a rollout may take before the controller writes a waiting
@@ -65,11 +71,23 @@ type Reconciler struct {
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 
+	// Gate holds the cluster-wide limit on simultaneous builds; created on first use when nil.
+	Gate     *build.Gate
+	gateOnce sync.Once
+
 	// In-memory state by Function name, each entry with the Function's UID; lost on restart,
-	// which costs at most one status write or one Git listing more.
-	waiting sync.Map // when the current rollout was first seen: waitState
-	polled  sync.Map // the last Git resolution: pollState
-	emitted sync.Map // the last Warning Event: emittedEvent
+	// which costs at most one status write, one Git listing or one read more.
+	waiting     sync.Map // when the current rollout was first seen: waitState
+	polled      sync.Map // the last Git resolution: pollState
+	emitted     sync.Map // the last Warning Event: emittedEvent
+	deployments sync.Map // the Deployment kept among several: keptDeployment
+	slotWaiters sync.Map // Functions waiting for a build slot: types.UID
+	refused     sync.Map // a build whose Pods Pod Security admission refused: refusedBuild
+
+	// In-memory state by namespace.
+	nsLocks sync.Map // *sync.Mutex serializing the namespace's shared build objects
+	nsReady sync.Map // build mode: hash of the applied registry Secret copy and ServiceAccount
+	nsClean sync.Map // buildless mode: no registry Secret copy or ServiceAccount left
 }
 
 // scope carries what one reconcile learns from step to step.
@@ -83,13 +101,30 @@ type scope struct {
 	commit, reference string
 	gitResolved       bool
 
-	runtimeImage   string
+	runtimeImage string
+	// existing is the live Deployment the Function keeps (nil before the first one), and
+	// duplicates are its other Deployments, deleted once the kept one is available.
+	existing   *appsv1.Deployment
+	duplicates []appsv1.Deployment
+	// deployment is the Deployment after this reconcile and deploymentHash the hash it
+	// should have; Running is derived from both.
 	deployment     *appsv1.Deployment
 	deploymentHash string
 
+	// build mode
+	registrySource *corev1.Secret
+	jobInput       build.JobInput
+	tag            string // content hash: the image tag
+	image          string // the image the Deployment pulls
+	jobs           []batchv1.Job
+	built          bool // the image of tag exists
+
 	configured *metav1.Condition
+	buildReady *metav1.Condition
 	running    *metav1.Condition
-	warnings   []warning
+	// dropBuildReady removes the BuildReady condition (buildless mode, once migrated).
+	dropBuildReady bool
+	warnings       []warning
 	// requeueAfter asks for another reconcile; the smallest non-zero value wins.
 	requeueAfter time.Duration
 	// final is set when the outcome cannot change without a change of the Function or the
@@ -107,10 +142,15 @@ var errStop = errors.New("stop")
 // +kubebuilder:rbac:groups=serverless.kyma-project.io,resources=functions,verbs=get;list;watch
 // +kubebuilder:rbac:groups=serverless.kyma-project.io,resources=functions/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=serverless.kyma-project.io,resources=functions/finalizers,verbs=update
-// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;patch
-// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=events,verbs=list
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch
 
@@ -149,25 +189,39 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 }
 
 // steps lists what a reconcile does in the configured mode. The configuration is loaded
-// first, so the list can depend on the mode; build mode will insert its image build between
-// the source and the workload steps.
+// first, so the list can depend on the mode: build mode builds the image between accepting
+// the configuration and writing the Deployment.
 func (r *Reconciler) steps(ctx context.Context, s *scope) []step {
 	if err := r.loadConfig(ctx, s); err != nil {
 		return []step{func(context.Context, *scope) error { return err }}
 	}
-	if s.cfg.Mode == functionconfig.ModeBuild {
-		return []step{r.buildModeNotSupported}
-	}
-	return []step{
+	steps := []step{
 		r.checkRuntime,
 		r.checkDependencies,
 		r.resolveGitSource,
 		r.acceptConfiguration,
+		r.findDeployment,
+	}
+	if s.cfg.Mode == functionconfig.ModeBuild {
+		return append(steps,
+			r.prepareBuild,
+			r.applyBuildNamespace,
+			r.runBuild,
+			r.applyDeployment,
+			r.applyService,
+			r.applyHPA,
+			r.observeDeployment,
+			r.cleanupBuilds,
+		)
+	}
+	return append(steps,
 		r.applySourceConfigMap,
 		r.applyDeployment,
 		r.applyService,
+		r.applyHPA,
 		r.observeDeployment,
-	}
+		r.cleanupBuildLeftovers,
+	)
 }
 
 func (r *Reconciler) requeueAfter(s *scope) time.Duration {
@@ -185,6 +239,24 @@ func (r *Reconciler) forget(key types.NamespacedName) {
 	r.waiting.Delete(key)
 	r.polled.Delete(key)
 	r.emitted.Delete(key)
+	r.deployments.Delete(key)
+	r.slotWaiters.Delete(key)
+	r.refused.Delete(key)
+}
+
+func (r *Reconciler) gate() *build.Gate {
+	r.gateOnce.Do(func() {
+		if r.Gate == nil {
+			r.Gate = build.NewGate()
+		}
+	})
+	return r.Gate
+}
+
+// nsLock is the mutex of a namespace's shared build objects.
+func (r *Reconciler) nsLock(ns string) *sync.Mutex {
+	v, _ := r.nsLocks.LoadOrStore(ns, &sync.Mutex{})
+	return v.(*sync.Mutex)
 }
 
 func (r *Reconciler) now() time.Time {
@@ -207,6 +279,10 @@ func (s *scope) setConfigured(status metav1.ConditionStatus, reason, message str
 
 func (s *scope) setRunning(status metav1.ConditionStatus, reason, message string) {
 	s.running = &metav1.Condition{Type: serverlessv1alpha2.ConditionRunning, Status: status, Reason: reason, Message: message}
+}
+
+func (s *scope) setBuildReady(status metav1.ConditionStatus, reason, message string) {
+	s.buildReady = &metav1.Condition{Type: serverlessv1alpha2.ConditionBuildReady, Status: status, Reason: reason, Message: message}
 }
 
 func (s *scope) warn(reason, action, message string) {

@@ -53,13 +53,6 @@ func (r *Reconciler) loadConfig(ctx context.Context, s *scope) error {
 	return errStop
 }
 
-func (r *Reconciler) buildModeNotSupported(_ context.Context, s *scope) error {
-	s.setConfigured(metav1.ConditionFalse, ReasonBuildModeNotSupported,
-		"the Function controller is configured for build mode, which this version does not run; the Function's workload is left unchanged")
-	s.final = true
-	return errStop
-}
-
 // checkRuntime looks the Function's runtime up and prepares the workload parameters.
 func (r *Reconciler) checkRuntime(_ context.Context, s *scope) error {
 	rt, ok := runtime.Lookup(string(s.fn.Spec.Runtime))

@@ -40,17 +40,17 @@ func (r *Reconciler) report(ctx context.Context, s *scope) error {
 	fn := s.fn
 	key := client.ObjectKeyFromObject(fn)
 	r.emitWarnings(s)
-	if s.configured == nil && s.running == nil {
+	if s.configured == nil && s.running == nil && s.buildReady == nil && !s.dropBuildReady {
 		return nil // nothing learned (a transient error): the status stays as it is
 	}
 
-	if s.running != nil && s.running.Status == metav1.ConditionUnknown {
-		since := r.waitingSince(key, fn.UID, s.deploymentHash)
+	if s.inProgress() {
+		since := r.waitingSince(key, fn.UID, s.tag+"/"+s.deploymentHash)
 		if remaining := r.statusGrace() - r.now().Sub(since); remaining > 0 {
 			s.requeue(remaining)
 			return nil
 		}
-	} else if s.running != nil {
+	} else if s.running != nil || s.buildReady != nil {
 		r.waiting.Delete(key)
 	}
 
@@ -78,17 +78,36 @@ func (r *Reconciler) report(ctx context.Context, s *scope) error {
 	return nil
 }
 
+// inProgress reports whether the Function waits for its build or its rollout, and nothing
+// has failed: the status may then be held back for the grace period.
+func (s *scope) inProgress() bool {
+	pending := false
+	for _, c := range []*metav1.Condition{s.configured, s.buildReady, s.running} {
+		switch {
+		case c == nil:
+		case c.Status == metav1.ConditionFalse:
+			return false
+		case c.Status == metav1.ConditionUnknown:
+			pending = true
+		}
+	}
+	return pending
+}
+
 // status is base updated with what this reconcile found out.
 func (s *scope) status(base *serverlessv1alpha2.FunctionStatus) serverlessv1alpha2.FunctionStatus {
 	fn := s.fn
 	st := *base.DeepCopy()
-	for _, c := range []*metav1.Condition{s.configured, s.running} {
+	for _, c := range []*metav1.Condition{s.configured, s.buildReady, s.running} {
 		if c == nil {
 			continue
 		}
 		cond := *c
 		cond.ObservedGeneration = fn.Generation
 		meta.SetStatusCondition(&st.Conditions, cond)
+	}
+	if s.dropBuildReady {
+		meta.RemoveStatusCondition(&st.Conditions, serverlessv1alpha2.ConditionBuildReady)
 	}
 	if s.rt.Name != "" {
 		st.Runtime = fn.Spec.Runtime

@@ -7,15 +7,20 @@ import (
 	"reflect"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/client-go/util/csaupgrade"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	serverlessv1alpha2 "github.com/kyma-serverless/serverless/api/serverless/v1alpha2"
+	"github.com/kyma-serverless/serverless/internal/functionconfig"
 	"github.com/kyma-serverless/serverless/internal/workload"
 )
 
@@ -33,7 +38,17 @@ func (r *Reconciler) applySourceConfigMap(ctx context.Context, s *scope) error {
 }
 
 // applyDeployment writes the Function's Deployment and keeps the live one for observation.
+// In build mode the Deployment is left as it is until the image is built: it goes on
+// running what it ran (a previous image, or the buildless Pods before a switch).
 func (r *Reconciler) applyDeployment(ctx context.Context, s *scope) error {
+	if s.cfg.Mode == functionconfig.ModeBuild && !s.built {
+		if s.existing == nil {
+			s.setRunning(metav1.ConditionUnknown, serverlessv1alpha2.ReasonDeploymentWaiting, "waiting for the Function's image to be built")
+			return errStop
+		}
+		s.deployment, s.deploymentHash = s.existing, workload.Hash(s.existing)
+		return nil
+	}
 	desired, err := workload.Deployment(s.params)
 	if err != nil {
 		// the configuration lacks something this Function needs (an image, a profile)
@@ -44,6 +59,9 @@ func (r *Reconciler) applyDeployment(ctx context.Context, s *scope) error {
 	}
 	live := &appsv1.Deployment{}
 	replicasDrifted := func(o client.Object) bool {
+		if desired.Spec.Replicas == nil {
+			return false // an autoscaler sets them
+		}
 		d := o.(*appsv1.Deployment)
 		return d.Spec.Replicas == nil || *d.Spec.Replicas != *desired.Spec.Replicas
 	}
@@ -62,6 +80,27 @@ func (r *Reconciler) applyService(ctx context.Context, s *scope) error {
 	}
 	err = r.ensure(ctx, s.fn, desired, &corev1.Service{}, nil)
 	return r.workloadError(s, err, serverlessv1alpha2.ReasonServiceFailed, "Service")
+}
+
+// applyHPA writes the HorizontalPodAutoscaler of a Function with scaleConfig, and deletes it
+// when scaleConfig is gone.
+func (r *Reconciler) applyHPA(ctx context.Context, s *scope) error {
+	desired, err := workload.HPA(s.params)
+	if err != nil {
+		return err
+	}
+	if desired != nil {
+		err = r.ensure(ctx, s.fn, desired, &autoscalingv2.HorizontalPodAutoscaler{}, nil)
+		return r.workloadError(s, err, serverlessv1alpha2.ReasonDeploymentFailed, "HorizontalPodAutoscaler")
+	}
+	live := &autoscalingv2.HorizontalPodAutoscaler{}
+	if err := r.Client.Get(ctx, client.ObjectKeyFromObject(s.fn), live); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if !metav1.IsControlledBy(live, s.fn) {
+		return nil
+	}
+	return r.delete(ctx, live)
 }
 
 // errConflict: an object with the name the controller needs exists and belongs to someone else.
@@ -116,6 +155,9 @@ func (r *Reconciler) ensure(ctx context.Context, fn *serverlessv1alpha2.Function
 		if upToDate() {
 			return nil
 		}
+		if err := r.takeOwnership(ctx, live); err != nil {
+			return err
+		}
 	}
 
 	u, err := applyObject(desired)
@@ -131,6 +173,55 @@ func (r *Reconciler) ensure(ctx context.Context, fn *serverlessv1alpha2.Function
 		return fmt.Errorf("decode applied %s %s: %w", kindOf(desired), key, err)
 	}
 	log.FromContext(ctx).V(1).Info("Applied", "kind", kindOf(desired), "name", key.Name)
+	return nil
+}
+
+// controlPlaneManager is the field manager of the Deployment and HPA controllers; the
+// fields it owns (the revision annotation, replicas set through the scale subresource)
+// stay its own.
+const controlPlaneManager = "kube-controller-manager"
+
+// takeOwnership makes the controller's apply the owner of every field that other clients
+// set with create or update (Kyma's legacy controller, or a person with kubectl), before the
+// controller applies an object it did not create. Otherwise the fields the controller does
+// not set would stay: a legacy Pod template would keep its ServiceAccount and volumes. An
+// object the controller applied before is left alone.
+func (r *Reconciler) takeOwnership(ctx context.Context, live client.Object) error {
+	managers := sets.New[string]()
+	for _, e := range live.GetManagedFields() {
+		if e.Manager == FieldManager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" {
+			return nil
+		}
+		if e.Operation == metav1.ManagedFieldsOperationUpdate && e.Subresource == "" && e.Manager != controlPlaneManager {
+			managers.Insert(e.Manager)
+		}
+	}
+	if managers.Len() == 0 {
+		return nil
+	}
+	patch, err := csaupgrade.UpgradeManagedFieldsPatch(live, managers, FieldManager)
+	if err != nil || patch == nil {
+		return err
+	}
+	if err := r.Client.Patch(ctx, live, client.RawPatch(types.JSONPatchType, patch)); err != nil {
+		return fmt.Errorf("take over the fields of %s %s: %w", kindOf(live), live.GetName(), err)
+	}
+	log.FromContext(ctx).Info("Adopted", "kind", kindOf(live), "name", live.GetName(), "previousManagers", sets.List(managers))
+	return nil
+}
+
+// delete deletes an object of the Function if it is still the one seen (same UID), in the
+// background; an object already gone is fine.
+func (r *Reconciler) delete(ctx context.Context, obj client.Object) error {
+	uid := obj.GetUID()
+	err := r.Client.Delete(ctx, obj, client.PropagationPolicy(metav1.DeletePropagationBackground),
+		client.Preconditions{UID: &uid})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return fmt.Errorf("delete %s %s: %w", kindOf(obj), obj.GetName(), err)
+	}
+	if err == nil {
+		log.FromContext(ctx).Info("Deleted", "kind", kindOf(obj), "name", obj.GetName())
+	}
 	return nil
 }
 

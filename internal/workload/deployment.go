@@ -80,35 +80,51 @@ func Resources(p Params) (corev1.ResourceRequirements, error) {
 	return preset.ResourceRequirements(), nil
 }
 
-// Deployment is the Function's Deployment <fn>: the runtime image started with
-// Runtime.StartCommand, the source from the source ConfigMap (inline) or from an init
-// container that fetches Params.Commit (Git), emptyDirs for the writable paths of the
-// read-only root filesystem, probes on /healthz, a Pod that passes the restricted Pod Security
-// Standard, and a rolling update that never takes an available Pod away before its
-// replacement is available. The Pod template's ChecksumAnnotation changes with the source.
+// Deployment is the Function's Deployment (<fn>, or Params.DeploymentName when the Function
+// already has one), selected by SelectorLabels, with a rolling update that never takes an
+// available Pod away before its replacement is available (maxUnavailable 0, maxSurge 1), so
+// that switching between the two kinds of Pod template below keeps the Function serving.
+//
+// Buildless (Params.BuiltImage empty): the runtime image started with Runtime.StartCommand,
+// the source from the source ConfigMap (inline) or from an init container that fetches
+// Params.Commit (Git), emptyDirs for the writable paths of the read-only root filesystem.
+//
+// Build mode (Params.BuiltImage set): the built image with its own entrypoint, pulled with
+// Params.PullSecret, no source volume, and an emptyDir for the runtime's temporary directory.
+//
+// Both pass the restricted Pod Security Standard and have probes on /healthz. The Pod
+// template's ChecksumAnnotation changes with the source. With spec.scaleConfig the
+// replicas are left out: the HorizontalPodAutoscaler owns them.
 func Deployment(p Params) (*appsv1.Deployment, error) {
 	fn := p.Function
 	if fn.Spec.Source.Inline == nil && fn.Spec.Source.GitRepository == nil {
 		return nil, fmt.Errorf("function has no source")
 	}
-	if fn.Spec.Source.GitRepository != nil && p.Commit == "" {
+	built := p.BuiltImage != ""
+	if !built && fn.Spec.Source.GitRepository != nil && p.Commit == "" {
 		return nil, fmt.Errorf("git source has no resolved commit")
 	}
-	image, err := RuntimeImage(p)
-	if err != nil {
-		return nil, err
+	image := p.BuiltImage
+	if !built {
+		var err error
+		if image, err = RuntimeImage(p); err != nil {
+			return nil, err
+		}
 	}
 	resources, err := Resources(p)
 	if err != nil {
 		return nil, err
 	}
 
-	replicas := int32(1)
-	if fn.Spec.Replicas != nil {
-		replicas = *fn.Spec.Replicas
+	var replicas *int32
+	if fn.Spec.ScaleConfig == nil {
+		replicas = ptr(int32(1))
+		if fn.Spec.Replicas != nil {
+			replicas = ptr(*fn.Spec.Replicas)
+		}
 	}
 	maxUnavailable := intstr.FromInt32(0)
-	maxSurge := intstr.FromString("25%")
+	maxSurge := intstr.FromInt32(1)
 
 	podLabels := map[string]string{}
 	for k, v := range fn.Spec.Labels {
@@ -124,34 +140,44 @@ func Deployment(p Params) (*appsv1.Deployment, error) {
 	podAnnotations[ChecksumAnnotation] = SourceChecksum(p)
 
 	main := corev1.Container{
-		Name:  FunctionContainer,
-		Image: image,
-		Command: p.Runtime.StartCommand(runtime.StartOptions{
+		Name:                     FunctionContainer,
+		Image:                    image,
+		Env:                      Env(p),
+		Ports:                    []corev1.ContainerPort{{Name: "http", ContainerPort: runtime.Port, Protocol: corev1.ProtocolTCP}},
+		Resources:                resources,
+		SecurityContext:          ContainerSecurityContext(),
+		StartupProbe:             probe(startupPeriod, startupFailures),
+		ReadinessProbe:           probe(5, 3),
+		LivenessProbe:            probe(10, 3),
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+	}
+	var volumes []corev1.Volume
+	writable := p.Runtime.WritableDirs()
+	if built {
+		// the code is in the image; only the temporary directory must be writable
+		writable = nil
+		if p.Runtime.TmpDir != "" {
+			writable = []string{p.Runtime.TmpDir}
+		}
+	} else {
+		main.Command = p.Runtime.StartCommand(runtime.StartOptions{
 			SourceDir:         runtime.DefaultSourceDir,
 			WorkDir:           p.Runtime.AppDir,
 			RegistryConfigDir: runtime.DefaultRegistryConfigDir,
-		}),
-		Env:             Env(p),
-		Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: runtime.Port, Protocol: corev1.ProtocolTCP}},
-		Resources:       resources,
-		SecurityContext: ContainerSecurityContext(),
-		StartupProbe:    probe(startupPeriod, startupFailures),
-		ReadinessProbe:  probe(5, 3),
-		LivenessProbe:   probe(10, 3),
-		VolumeMounts: []corev1.VolumeMount{
+		})
+		main.VolumeMounts = []corev1.VolumeMount{
 			{Name: sourceVolume, MountPath: runtime.DefaultSourceDir, ReadOnly: true},
 			{Name: registryVolume, MountPath: runtime.DefaultRegistryConfigDir, ReadOnly: true},
-		},
-		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+		}
+		volumes = []corev1.Volume{
+			sourceVolumeFor(fn),
+			{Name: registryVolume, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+				SecretName: runtime.RegistryConfigSecretName,
+				Optional:   ptr(true),
+			}}},
+		}
 	}
-	volumes := []corev1.Volume{
-		sourceVolumeFor(fn),
-		{Name: registryVolume, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
-			SecretName: runtime.RegistryConfigSecretName,
-			Optional:   ptr(true),
-		}}},
-	}
-	for _, dir := range p.Runtime.WritableDirs() {
+	for _, dir := range writable {
 		name := writableVolumeName(dir)
 		volumes = append(volumes, corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
 		main.VolumeMounts = append(main.VolumeMounts, corev1.VolumeMount{Name: name, MountPath: dir})
@@ -163,13 +189,19 @@ func Deployment(p Params) (*appsv1.Deployment, error) {
 	}
 
 	pod := corev1.PodSpec{
+		// Named explicitly: an adopted legacy Pod template names serverless-function in the
+		// deprecated serviceAccount field too, which would otherwise fill an empty name.
+		ServiceAccountName:           "default",
 		Containers:                   []corev1.Container{main},
 		Volumes:                      volumes,
 		SecurityContext:              PodSecurityContext(),
 		AutomountServiceAccountToken: ptr(false),
 		EnableServiceLinks:           ptr(false),
 	}
-	if git := fn.Spec.Source.GitRepository; git != nil {
+	if built && p.PullSecret != "" {
+		pod.ImagePullSecrets = []corev1.LocalObjectReference{{Name: p.PullSecret}}
+	}
+	if git := fn.Spec.Source.GitRepository; git != nil && !built {
 		init, extra, err := gitFetcher(p, git)
 		if err != nil {
 			return nil, err
@@ -180,9 +212,9 @@ func Deployment(p Params) (*appsv1.Deployment, error) {
 
 	dep := &appsv1.Deployment{
 		TypeMeta:   metaType("apps/v1", "Deployment"),
-		ObjectMeta: objectMeta(fn, DeploymentName(fn), serverlessv1alpha2.ResourceDeployment),
+		ObjectMeta: objectMeta(fn, p.deploymentName(), serverlessv1alpha2.ResourceDeployment),
 		Spec: appsv1.DeploymentSpec{
-			Replicas: &replicas,
+			Replicas: replicas,
 			Selector: &metav1.LabelSelector{MatchLabels: SelectorLabels(fn)},
 			Strategy: appsv1.DeploymentStrategy{
 				Type:          appsv1.RollingUpdateDeploymentStrategyType,

@@ -66,10 +66,28 @@ type Params struct {
 	Runtime runtime.Runtime
 	// Commit is the Git commit a Git Function runs; empty for inline sources.
 	Commit string
+	// DeploymentName is the name of the Function's existing Deployment, kept when it is
+	// updated in place (Kyma's legacy controller generated names like <fn>-x7k2p); empty
+	// means DeploymentName(Function).
+	DeploymentName string
+	// BuiltImage, when set, is the image built for the Function in build mode: the
+	// Deployment runs it with its own entrypoint instead of the runtime image with the
+	// mounted source.
+	BuiltImage string
+	// PullSecret names the Secret in the Function's namespace that pulls BuiltImage.
+	PullSecret string
 }
 
-// DeploymentName is the name of the Function's Deployment.
+// DeploymentName is the name of a new Function's Deployment.
 func DeploymentName(fn *serverlessv1alpha2.Function) string { return fn.Name }
+
+// deploymentName is the name of the Deployment the builders write.
+func (p Params) deploymentName() string {
+	if p.DeploymentName != "" {
+		return p.DeploymentName
+	}
+	return DeploymentName(p.Function)
+}
 
 // ServiceName is the name of the Function's Service.
 func ServiceName(fn *serverlessv1alpha2.Function) string { return fn.Name }
@@ -103,9 +121,9 @@ func objectLabels(fn *serverlessv1alpha2.Function, resource string) map[string]s
 	}
 }
 
-// ownerReference makes the Function the controlling owner, so that the garbage collector
+// OwnerReference makes the Function the controlling owner, so that the garbage collector
 // deletes the object with the Function.
-func ownerReference(fn *serverlessv1alpha2.Function) metav1.OwnerReference {
+func OwnerReference(fn *serverlessv1alpha2.Function) metav1.OwnerReference {
 	yes := true
 	return metav1.OwnerReference{
 		APIVersion:         serverlessv1alpha2.GroupVersion.String(),
@@ -122,9 +140,13 @@ func objectMeta(fn *serverlessv1alpha2.Function, name, resource string) metav1.O
 		Name:            name,
 		Namespace:       fn.Namespace,
 		Labels:          objectLabels(fn, resource),
-		OwnerReferences: []metav1.OwnerReference{ownerReference(fn)},
+		OwnerReferences: []metav1.OwnerReference{OwnerReference(fn)},
 	}
 }
+
+// SetHash stores the hash of obj (computed without the annotation) in HashAnnotation, for
+// objects built elsewhere that the caller writes only when their hash changes.
+func SetHash(obj client.Object) error { return setHash(obj) }
 
 // setHash stores the hash of obj (computed without the annotation) in HashAnnotation.
 func setHash(obj client.Object) error {

@@ -55,6 +55,12 @@ const (
 	ReasonJobsDeleted = "JobsDeleted"
 	// ReasonRegistryNotConfigured: build mode has no usable registry configuration.
 	ReasonRegistryNotConfigured = "RegistryNotConfigured"
+	// ReasonJobWaiting: the build waits for a slot, as many builds as the controller's
+	// configuration allows at once are running.
+	ReasonJobWaiting = "JobWaiting"
+	// ReasonPodSecurityRestricted: build Pods cannot run in the Function's namespace, which
+	// enforces the restricted Pod Security Standard; the message suggests buildless mode.
+	ReasonPodSecurityRestricted = "PodSecurityRestricted"
 )
 
 // Reasons of Running.

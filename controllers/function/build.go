@@ -1,0 +1,411 @@
+package function
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	serverlessv1alpha2 "github.com/kyma-serverless/serverless/api/serverless/v1alpha2"
+	"github.com/kyma-serverless/serverless/internal/build"
+	"github.com/kyma-serverless/serverless/internal/workload"
+)
+
+const (
+	// slotRetry is how soon a Function that waits for a build slot looks again, besides the
+	// wake-up when a build Job changes.
+	slotRetry = 5 * time.Second
+	// refusalCheckAfter is how long a build Job may have no Pod before its Events are read
+	// for a Pod Security refusal.
+	refusalCheckAfter = 3 * time.Second
+)
+
+// refusedBuild records a build whose Pods Pod Security admission refused, so that its Job,
+// deleted to free the build slot, is not created again for the same content.
+type refusedBuild struct {
+	uid     types.UID
+	tag     string
+	message string
+}
+
+// prepareBuild checks that builds can run for the Function and works out what to build:
+// the namespace must not enforce the restricted Pod Security Standard, and the registry
+// Secret named in the configuration must be usable. It sets the image tag (the content
+// hash) and the image the Deployment pulls. The Secret's content never leaves it: messages
+// name keys only.
+func (r *Reconciler) prepareBuild(ctx context.Context, s *scope) error {
+	fn := s.fn
+	ns := &corev1.Namespace{}
+	if err := r.Client.Get(ctx, types.NamespacedName{Name: fn.Namespace}, ns); err != nil {
+		return fmt.Errorf("read namespace %s: %w", fn.Namespace, err)
+	}
+	if build.RestrictedNamespace(ns) {
+		return s.buildRefused(build.MessageRestrictedNamespace)
+	}
+	if s.runtimeImage == "" {
+		msg := fmt.Sprintf("no image is configured for runtime %s", s.rt.Name)
+		s.setConfigured(metav1.ConditionFalse, serverlessv1alpha2.ReasonInvalidFunctionSpec, msg)
+		s.warn(serverlessv1alpha2.ReasonInvalidFunctionSpec, "PrepareBuild", msg)
+		s.final = true
+		return errStop
+	}
+
+	cfgNamespace := r.Config.Key().Namespace
+	name := s.cfg.Build.RegistrySecretName
+	if name == "" {
+		return s.registryUnusable("the Function controller's configuration names no registry Secret (build.registrySecretName)")
+	}
+	src := &corev1.Secret{}
+	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: cfgNamespace, Name: name}, src); err != nil {
+		if apierrors.IsNotFound(err) {
+			return s.registryUnusable(fmt.Sprintf("the registry Secret %s/%s was not found", cfgNamespace, name))
+		}
+		return fmt.Errorf("read the registry Secret %s/%s: %w", cfgNamespace, name, err)
+	}
+	reg, err := build.ParseRegistrySecret(src.Data)
+	if err != nil {
+		// ParseRegistrySecret's errors name keys, never values
+		return s.registryUnusable(fmt.Sprintf("registry Secret %s/%s: %v", cfgNamespace, name, err))
+	}
+
+	pullSecret := build.RegistrySecretCopyName
+	if build.RegistrySecretCopy(src, fn.Namespace) == nil {
+		pullSecret = src.Name // the Function lives next to the registry Secret itself
+	}
+	s.registrySource = src
+	s.jobInput = build.JobInput{
+		Config:             s.cfg,
+		PushAddress:        reg.PushAddress,
+		RuntimeImage:       s.runtimeImage,
+		Commit:             s.commit,
+		RegistrySecretName: pullSecret,
+	}
+	s.tag = s.jobInput.Tag(fn)
+	s.image = build.ImageName(reg.PullAddress, fn.Namespace, fn.Name, s.tag)
+	s.params.PullSecret = pullSecret
+	return nil
+}
+
+// registryUnusable reports a registry configuration problem on BuildReady. The Function's
+// Deployment is left as it is; the Secret is read again at the next requeue.
+func (s *scope) registryUnusable(msg string) error {
+	s.setBuildReady(metav1.ConditionFalse, serverlessv1alpha2.ReasonRegistryNotConfigured, msg)
+	s.warn(serverlessv1alpha2.ReasonRegistryNotConfigured, "PrepareBuild", msg)
+	return errStop
+}
+
+// buildRefused reports that build Pods cannot run in the Function's namespace. Nothing is
+// retried until the Function or the configuration changes: the Function's Deployment, if
+// any, goes on running what it runs.
+func (s *scope) buildRefused(msg string) error {
+	s.setBuildReady(metav1.ConditionFalse, serverlessv1alpha2.ReasonPodSecurityRestricted, msg)
+	s.warn(serverlessv1alpha2.ReasonPodSecurityRestricted, "CreateBuildJob", msg)
+	s.final = true
+	return errStop
+}
+
+// applyBuildNamespace gives the Function's namespace what build Jobs and Function Pods
+// need: the copy of the registry Secret and the ServiceAccount serverless-function. Both
+// are shared by the namespace's Functions and written once per change of the registry
+// Secret.
+func (r *Reconciler) applyBuildNamespace(ctx context.Context, s *scope) error {
+	ns := s.fn.Namespace
+	secret := build.RegistrySecretCopy(s.registrySource, ns)
+	sa := build.FunctionServiceAccount(ns, s.params.PullSecret)
+	objs := []client.Object{sa}
+	if secret != nil {
+		objs = append(objs, secret)
+	}
+	var memo string
+	for _, o := range objs {
+		if err := workload.SetHash(o); err != nil {
+			return err
+		}
+		memo += workload.Hash(o)
+	}
+
+	mu := r.nsLock(ns)
+	mu.Lock()
+	defer mu.Unlock()
+	if v, ok := r.nsReady.Load(ns); ok && v.(string) == memo {
+		return nil
+	}
+	r.nsClean.Delete(ns)
+	if secret != nil {
+		if err := r.ensureShared(ctx, secret, &corev1.Secret{}, build.KindSecret); err != nil {
+			return r.sharedError(s, err)
+		}
+	}
+	if err := r.ensureShared(ctx, sa, &corev1.ServiceAccount{}, build.KindServiceAccount); err != nil {
+		return r.sharedError(s, err)
+	}
+	r.nsReady.Store(ns, memo)
+	return nil
+}
+
+func (r *Reconciler) sharedError(s *scope, err error) error {
+	if errors.Is(err, errConflict) {
+		return s.registryUnusable(err.Error() + ": rename or remove it, the Function controller needs that name for builds")
+	}
+	return err
+}
+
+// ensureShared applies a namespace's shared build object unless it is up to date. An object
+// of that name that is not a build object (ours or Kyma's legacy controller's) is left alone.
+// Secrets and ServiceAccounts are not cached: both are read from the API server.
+func (r *Reconciler) ensureShared(ctx context.Context, desired, live client.Object, kind string) error {
+	key := client.ObjectKeyFromObject(desired)
+	switch err := r.APIReader.Get(ctx, key, live); {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return fmt.Errorf("read %s %s: %w", kind, key, err)
+	default:
+		if !build.IsBuildLeftover(live, kind) {
+			return fmt.Errorf("%w: %s %s", errConflict, kind, key)
+		}
+		if workload.Hash(live) == workload.Hash(desired) {
+			return nil
+		}
+	}
+	u, err := applyObject(desired)
+	if err != nil {
+		return err
+	}
+	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		// the error of the API server names the object, not its data
+		return fmt.Errorf("apply %s %s: %w", kind, key, err)
+	}
+	log.FromContext(ctx).Info("Applied", "kind", kind, "name", key.Name)
+	return nil
+}
+
+// runBuild makes sure the image of the Function's current content exists: it is built when
+// no build Job of that content exists and the Deployment does not run that image already.
+// At most build.maxSimultaneousJobs build Jobs run in the cluster at once; a Function
+// that has to wait says so on BuildReady and looks again soon. BuildReady follows the
+// Job: JobRunning, JobFinished or JobFailed.
+func (r *Reconciler) runBuild(ctx context.Context, s *scope) error {
+	fn := s.fn
+	key := client.ObjectKeyFromObject(fn)
+	jobs := &batchv1.JobList{}
+	if err := r.Client.List(ctx, jobs, client.InNamespace(fn.Namespace), functionLabels(fn)); err != nil {
+		return fmt.Errorf("list build Jobs: %w", err)
+	}
+	var current *batchv1.Job
+	for i := range jobs.Items {
+		job := &jobs.Items[i]
+		if !build.IsBuildJob(job) {
+			continue
+		}
+		s.jobs = append(s.jobs, *job)
+		if job.Labels[build.LabelContentHash] == s.tag && job.DeletionTimestamp.IsZero() {
+			current = job
+		}
+	}
+
+	if current == nil && runsImage(s.existing, s.image) {
+		r.slotWaiters.Delete(key)
+		s.built = true
+		s.params.BuiltImage = s.image
+		s.setBuildReady(metav1.ConditionTrue, serverlessv1alpha2.ReasonJobFinished, fmt.Sprintf("the image %s is built", s.image))
+		return nil
+	}
+	if v, ok := r.refused.Load(key); ok {
+		if rb := v.(refusedBuild); rb.uid == fn.UID && rb.tag == s.tag {
+			return s.buildRefused(rb.message)
+		}
+		r.refused.Delete(key)
+	}
+	if current == nil {
+		job, err := r.startBuild(ctx, s)
+		if err != nil || job == nil {
+			return err
+		}
+		current = job
+	}
+
+	state, msg := build.JobState(current)
+	switch state {
+	case build.StateSucceeded:
+		s.built = true
+		s.params.BuiltImage = s.image
+		s.setBuildReady(metav1.ConditionTrue, serverlessv1alpha2.ReasonJobFinished, msg)
+	case build.StateFailed:
+		s.setBuildReady(metav1.ConditionFalse, serverlessv1alpha2.ReasonJobFailed, msg)
+		s.warn(serverlessv1alpha2.ReasonJobFailed, "BuildImage", msg)
+		s.final = true
+	default:
+		if refusal, err := r.podSecurityRefusal(ctx, current); err != nil {
+			return err
+		} else if refusal != "" {
+			msg := build.MessageRestrictedNamespace + " The API server refused the build Pod: " + refusal
+			r.refused.Store(key, refusedBuild{uid: fn.UID, tag: s.tag, message: msg})
+			// the Job would hold a build slot until its deadline
+			if err := r.delete(ctx, current); err != nil {
+				return err
+			}
+			r.gate().Release(client.ObjectKeyFromObject(current))
+			return s.buildRefused(msg)
+		}
+		s.setBuildReady(metav1.ConditionUnknown, serverlessv1alpha2.ReasonJobRunning, msg)
+		if current.Status.Active == 0 {
+			s.requeue(refusalCheckAfter) // look for a refusal if no Pod shows up
+		}
+	}
+	return nil
+}
+
+// startBuild creates the build input ConfigMap and the build Job of the current content,
+// if a build slot is free. It returns the Job, or nil when the Function waits for a slot.
+func (r *Reconciler) startBuild(ctx context.Context, s *scope) (*batchv1.Job, error) {
+	fn := s.fn
+	key := client.ObjectKeyFromObject(fn)
+	job := build.Job(fn, s.jobInput)
+	job.OwnerReferences = []metav1.OwnerReference{workload.OwnerReference(fn)}
+	jobKey := client.ObjectKeyFromObject(job)
+
+	all := &batchv1.JobList{}
+	if err := r.Client.List(ctx, all); err != nil {
+		return nil, fmt.Errorf("list build Jobs: %w", err)
+	}
+	limit := s.cfg.Build.MaxSimultaneousJobs
+	if !r.gate().TryStart(jobKey, all.Items, limit) {
+		r.slotWaiters.Store(key, fn.UID)
+		s.setBuildReady(metav1.ConditionFalse, serverlessv1alpha2.ReasonJobWaiting, fmt.Sprintf(
+			"waiting for a build slot: at most %d build Jobs run at once in the cluster, and as many are running", max(limit, 1)))
+		s.requeue(slotRetry)
+		return nil, nil
+	}
+	r.slotWaiters.Delete(key)
+
+	if cm := build.SourceConfigMap(fn); cm != nil {
+		cm.OwnerReferences = []metav1.OwnerReference{workload.OwnerReference(fn)}
+		if err := r.createIfMissing(ctx, cm, &corev1.ConfigMap{}); err != nil {
+			r.gate().Release(jobKey)
+			s.setBuildReady(metav1.ConditionFalse, serverlessv1alpha2.ReasonConfigMapFailed, fmt.Sprintf("build input ConfigMap %s: %v", cm.Name, err))
+			return nil, err
+		}
+	}
+	if err := r.Client.Create(ctx, job); err != nil && !apierrors.IsAlreadyExists(err) {
+		r.gate().Release(jobKey)
+		s.setBuildReady(metav1.ConditionFalse, serverlessv1alpha2.ReasonJobFailed, fmt.Sprintf("cannot create build Job %s: %v", job.Name, err))
+		return nil, fmt.Errorf("create build Job %s: %w", job.Name, err)
+	}
+	log.FromContext(ctx).Info("Build started", "job", job.Name, "tag", s.tag)
+	return job, nil
+}
+
+// createIfMissing creates an object whose name fixes its content (an immutable build input
+// ConfigMap) unless the cache or the API server has it.
+func (r *Reconciler) createIfMissing(ctx context.Context, obj, live client.Object) error {
+	key := client.ObjectKeyFromObject(obj)
+	if err := r.Client.Get(ctx, key, live); err == nil {
+		return nil
+	} else if !apierrors.IsNotFound(err) {
+		return err
+	}
+	if err := r.Client.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	return nil
+}
+
+// podSecurityRefusal returns why Pod Security admission refused the Pod of a build Job that
+// has none after refusalCheckAfter, from the Job's Events; empty when it did not.
+func (r *Reconciler) podSecurityRefusal(ctx context.Context, job *batchv1.Job) (string, error) {
+	if job.Status.Active > 0 || job.Status.Succeeded > 0 || job.Status.Failed > 0 ||
+		job.CreationTimestamp.IsZero() || r.now().Sub(job.CreationTimestamp.Time) < refusalCheckAfter {
+		return "", nil
+	}
+	events := &corev1.EventList{}
+	if err := r.APIReader.List(ctx, events, client.InNamespace(job.Namespace), client.MatchingFields{
+		"involvedObject.kind": "Job", "involvedObject.name": job.Name,
+	}); err != nil {
+		return "", fmt.Errorf("list the Events of build Job %s: %w", job.Name, err)
+	}
+	var own []corev1.Event
+	for _, e := range events.Items {
+		if e.InvolvedObject.UID == job.UID {
+			own = append(own, e)
+		}
+	}
+	msg, _ := build.PodSecurityRefusal(own)
+	return msg, nil
+}
+
+// runsImage reports whether a Deployment's Function container runs image.
+func runsImage(d *appsv1.Deployment, image string) bool {
+	if d == nil || image == "" {
+		return false
+	}
+	for _, c := range d.Spec.Template.Spec.Containers {
+		if c.Name == workload.FunctionContainer {
+			return c.Image == image
+		}
+	}
+	return false
+}
+
+// cleanupBuilds deletes, once the current image is built, the Function's other build Jobs
+// and build input ConfigMaps, and once its Deployment runs the image, the buildless source
+// ConfigMap and the duplicate Deployments.
+func (r *Reconciler) cleanupBuilds(ctx context.Context, s *scope) error {
+	if !s.built {
+		return nil
+	}
+	for i := range s.jobs {
+		if job := &s.jobs[i]; job.Labels[build.LabelContentHash] != s.tag && job.DeletionTimestamp.IsZero() {
+			if err := r.delete(ctx, job); err != nil {
+				return err
+			}
+		}
+	}
+	keep := ""
+	if cm := build.SourceConfigMap(s.fn); cm != nil {
+		keep = cm.Name
+	}
+	rolledOut := s.rolledOut()
+	if err := r.deleteConfigMaps(ctx, s, func(cm *corev1.ConfigMap) bool {
+		if build.IsBuildLeftover(cm, build.KindConfigMap) {
+			return cm.Name != keep
+		}
+		return rolledOut && cm.Labels[serverlessv1alpha2.LabelResource] == workload.ResourceSource
+	}); err != nil {
+		return err
+	}
+	if rolledOut {
+		return r.deleteDuplicates(ctx, s)
+	}
+	return nil
+}
+
+// deleteConfigMaps deletes the Function's ConfigMaps that match.
+func (r *Reconciler) deleteConfigMaps(ctx context.Context, s *scope, match func(*corev1.ConfigMap) bool) error {
+	cms := &corev1.ConfigMapList{}
+	if err := r.Client.List(ctx, cms, client.InNamespace(s.fn.Namespace), functionLabels(s.fn)); err != nil {
+		return fmt.Errorf("list ConfigMaps: %w", err)
+	}
+	for i := range cms.Items {
+		cm := &cms.Items[i]
+		if cm.DeletionTimestamp.IsZero() && match(cm) {
+			if err := r.delete(ctx, cm); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// functionLabels select the objects of a Function, ours and those of Kyma's legacy controller.
+func functionLabels(fn *serverlessv1alpha2.Function) client.MatchingLabels {
+	return client.MatchingLabels{serverlessv1alpha2.LabelFunctionName: fn.Name, serverlessv1alpha2.LabelUUID: string(fn.UID)}
+}

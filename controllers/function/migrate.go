@@ -1,0 +1,251 @@
+package function
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	serverlessv1alpha2 "github.com/kyma-serverless/serverless/api/serverless/v1alpha2"
+	"github.com/kyma-serverless/serverless/internal/build"
+	"github.com/kyma-serverless/serverless/internal/workload"
+)
+
+// namespaceRetry is how soon a Function looks again at its namespace's shared build objects
+// while other Functions there still need them.
+const namespaceRetry = 10 * time.Second
+
+// keptDeployment is the Deployment a Function keeps among several.
+type keptDeployment struct {
+	uid  types.UID
+	name string
+}
+
+// findDeployment finds the Function's Deployments by its labels: the controller's own <fn>,
+// or one Kyma's legacy controller created with a generated name, which is kept with its name
+// (its selector is the same). Of several, the Function keeps the one it kept before, else an
+// available one, else the oldest; the others are deleted once the kept one runs the current
+// Pod template and is available.
+func (r *Reconciler) findDeployment(ctx context.Context, s *scope) error {
+	fn := s.fn
+	list := &appsv1.DeploymentList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(fn.Namespace), functionLabels(fn)); err != nil {
+		return fmt.Errorf("list Deployments: %w", err)
+	}
+	var candidates []appsv1.Deployment
+	for _, d := range list.Items {
+		if belongsTo(&d, fn) && d.DeletionTimestamp.IsZero() {
+			candidates = append(candidates, d)
+		}
+	}
+	key := client.ObjectKeyFromObject(fn)
+	if len(candidates) == 0 {
+		r.deployments.Delete(key)
+		return nil
+	}
+	var previous string
+	if v, ok := r.deployments.Load(key); ok && v.(keptDeployment).uid == fn.UID {
+		previous = v.(keptDeployment).name
+	}
+	slices.SortStableFunc(candidates, func(a, b appsv1.Deployment) int {
+		return compareCandidates(&a, &b, previous)
+	})
+	kept := candidates[0]
+	s.existing = &kept
+	s.duplicates = candidates[1:]
+	s.params.DeploymentName = kept.Name
+	if len(candidates) > 1 || kept.Name != workload.DeploymentName(fn) {
+		r.deployments.Store(key, keptDeployment{uid: fn.UID, name: kept.Name})
+	}
+	return nil
+}
+
+// compareCandidates orders the Deployments of a Function, the one to keep first.
+func compareCandidates(a, b *appsv1.Deployment, previous string) int {
+	if (a.Name == previous) != (b.Name == previous) {
+		if a.Name == previous {
+			return -1
+		}
+		return 1
+	}
+	if av, bv := deploymentAvailable(a), deploymentAvailable(b); av != bv {
+		if av {
+			return -1
+		}
+		return 1
+	}
+	if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Name, b.Name)
+}
+
+func deploymentAvailable(d *appsv1.Deployment) bool {
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentAvailable {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// rolledOut reports whether the Function's Deployment runs the current Pod template with
+// every desired replica available.
+func (s *scope) rolledOut() bool {
+	return s.running != nil && s.running.Status == metav1.ConditionTrue
+}
+
+// deleteDuplicates deletes the Function's other Deployments; call it once the kept one has
+// rolled out.
+func (r *Reconciler) deleteDuplicates(ctx context.Context, s *scope) error {
+	for i := range s.duplicates {
+		if err := r.delete(ctx, &s.duplicates[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cleanupBuildLeftovers finishes the move of a Function to buildless mode once its
+// Deployment runs the buildless Pod template with every replica available: it deletes the
+// duplicate Deployments, the Function's build Jobs and build input ConfigMaps (ours and
+// Kyma's legacy controller's) and the BuildReady condition, and then the namespace's
+// registry Secret copy and ServiceAccount once no Function there needs them.
+func (r *Reconciler) cleanupBuildLeftovers(ctx context.Context, s *scope) error {
+	if !s.rolledOut() {
+		return nil
+	}
+	if err := r.deleteDuplicates(ctx, s); err != nil {
+		return err
+	}
+	jobs := &batchv1.JobList{}
+	if err := r.Client.List(ctx, jobs, client.InNamespace(s.fn.Namespace), functionLabels(s.fn)); err != nil {
+		return fmt.Errorf("list build Jobs: %w", err)
+	}
+	for i := range jobs.Items {
+		if job := &jobs.Items[i]; build.IsBuildLeftover(job, build.KindJob) && job.DeletionTimestamp.IsZero() {
+			if err := r.delete(ctx, job); err != nil {
+				return err
+			}
+		}
+	}
+	if err := r.deleteConfigMaps(ctx, s, func(cm *corev1.ConfigMap) bool {
+		return build.IsBuildLeftover(cm, build.KindConfigMap)
+	}); err != nil {
+		return err
+	}
+	r.slotWaiters.Delete(client.ObjectKeyFromObject(s.fn))
+	if meta.FindStatusCondition(s.fn.Status.Conditions, serverlessv1alpha2.ConditionBuildReady) != nil {
+		s.dropBuildReady = true
+	}
+	return r.cleanupNamespace(ctx, s)
+}
+
+// cleanupNamespace deletes the namespace's registry Secret copy and ServiceAccount
+// serverless-function once no Deployment there pulls with them and no build Job is left.
+// The Secret loses the finalizer of Kyma's legacy controller first, which nobody would
+// remove otherwise. The module's own namespace is left alone: the registry Secret and the
+// ServiceAccount there are the originals.
+func (r *Reconciler) cleanupNamespace(ctx context.Context, s *scope) error {
+	ns := s.fn.Namespace
+	if ns == r.Config.Key().Namespace {
+		return nil
+	}
+	if _, ok := r.nsClean.Load(ns); ok {
+		return nil
+	}
+	mu := r.nsLock(ns)
+	mu.Lock()
+	defer mu.Unlock()
+	if _, ok := r.nsClean.Load(ns); ok {
+		return nil
+	}
+
+	needed, err := r.buildObjectsNeeded(ctx, ns)
+	if err != nil {
+		return err
+	}
+	if needed != "" {
+		log.FromContext(ctx).V(1).Info("Namespace build objects still needed", "by", needed)
+		s.requeue(namespaceRetry)
+		return nil
+	}
+
+	secret := &corev1.Secret{}
+	switch err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ns, Name: build.RegistrySecretCopyName}, secret); {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return fmt.Errorf("read the registry Secret copy: %w", err)
+	case build.IsBuildLeftover(secret, build.KindSecret):
+		if err := r.removeLegacyFinalizer(ctx, secret); err != nil {
+			return err
+		}
+		if err := r.delete(ctx, secret); err != nil {
+			return err
+		}
+	}
+	sa := &corev1.ServiceAccount{}
+	switch err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ns, Name: serverlessv1alpha2.FunctionServiceAccount}, sa); {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return fmt.Errorf("read the ServiceAccount %s: %w", serverlessv1alpha2.FunctionServiceAccount, err)
+	case build.IsBuildLeftover(sa, build.KindServiceAccount):
+		if err := r.delete(ctx, sa); err != nil {
+			return err
+		}
+	}
+	r.nsReady.Delete(ns)
+	r.nsClean.Store(ns, struct{}{})
+	return nil
+}
+
+// buildObjectsNeeded names a Deployment or build Job of the namespace that still needs its
+// registry Secret copy or its ServiceAccount serverless-function; empty when none does.
+func (r *Reconciler) buildObjectsNeeded(ctx context.Context, ns string) (string, error) {
+	deps := &appsv1.DeploymentList{}
+	if err := r.Client.List(ctx, deps, client.InNamespace(ns)); err != nil {
+		return "", fmt.Errorf("list Deployments: %w", err)
+	}
+	for _, d := range deps.Items {
+		pod := d.Spec.Template.Spec
+		if pod.ServiceAccountName == serverlessv1alpha2.FunctionServiceAccount ||
+			slices.ContainsFunc(pod.ImagePullSecrets, func(ref corev1.LocalObjectReference) bool { return ref.Name == build.RegistrySecretCopyName }) {
+			return "Deployment " + d.Name, nil
+		}
+	}
+	jobs := &batchv1.JobList{}
+	if err := r.Client.List(ctx, jobs, client.InNamespace(ns)); err != nil {
+		return "", fmt.Errorf("list Jobs: %w", err)
+	}
+	for i := range jobs.Items {
+		if build.IsBuildJob(&jobs.Items[i]) {
+			return "Job " + jobs.Items[i].Name, nil
+		}
+	}
+	return "", nil
+}
+
+// removeLegacyFinalizer removes Kyma's legacy registry finalizer from a Secret.
+func (r *Reconciler) removeLegacyFinalizer(ctx context.Context, secret *corev1.Secret) error {
+	if !slices.Contains(secret.Finalizers, serverlessv1alpha2.FinalizerRegistryConfig) {
+		return nil
+	}
+	patched := secret.DeepCopy()
+	patched.Finalizers = slices.DeleteFunc(patched.Finalizers, func(f string) bool { return f == serverlessv1alpha2.FinalizerRegistryConfig })
+	if err := r.Client.Patch(ctx, patched, client.MergeFromWithOptions(secret, client.MergeFromWithOptimisticLock{})); err != nil {
+		return fmt.Errorf("remove the finalizer of Secret %s: %w", secret.Name, err)
+	}
+	*secret = *patched
+	return nil
+}
