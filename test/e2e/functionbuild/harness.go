@@ -1,0 +1,193 @@
+// Package functionbuild proves the Function controller in build mode on a real API server
+// with kwok nodes (kwok completes build Pods without running them): build Jobs, built
+// images in Deployments, rebuilds, the limit on simultaneous builds, restricted namespaces,
+// autoscaling, and the switch of many Functions between build and buildless mode in place.
+//
+// The non-test part of the package is the harness the Function controller suites share:
+// a local cluster with the Function CRD, the controller in-process as its ServiceAccount
+// (bound to the ClusterRole generated from its RBAC markers), and a count of its writes.
+package functionbuild
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kyma-serverless/serverless/controllers/function"
+	"github.com/kyma-serverless/serverless/internal/functionconfig"
+	"github.com/kyma-serverless/serverless/test/cluster"
+	"github.com/kyma-serverless/serverless/test/framework"
+)
+
+// ConfigNamespace is where the controller's configuration and the registry Secret live.
+const ConfigNamespace = "kyma-system"
+
+// Harness is a local cluster with the Function CRD and a Function controller that can be
+// started and stopped.
+type Harness struct {
+	Cluster *cluster.Cluster
+	// Client is an admin client.
+	Client client.Client
+	// Writes counts the controller's write requests.
+	Writes *WriteCounter
+
+	controllerConfig *rest.Config
+	stop             context.CancelFunc
+	done             chan error
+}
+
+// Setup starts (or attaches to) the local cluster, installs the Function CRD, writes the
+// controller's configuration and prepares the controller's identity; tmpDir receives its
+// kubeconfig. The controller is not started.
+func Setup(ctx context.Context, config, tmpDir string) (*Harness, error) {
+	c, err := cluster.ForSuite(ctx, cluster.Options{})
+	if err != nil {
+		return nil, err
+	}
+	h := &Harness{Cluster: c, Writes: &WriteCounter{}}
+	scheme, err := function.NewScheme()
+	if err != nil {
+		return h, err
+	}
+	if err := apiextensionsv1.AddToScheme(scheme); err != nil {
+		return h, err
+	}
+	if h.Client, err = client.New(c.RESTConfig(), client.Options{Scheme: scheme}); err != nil {
+		return h, err
+	}
+	if err := framework.InstallCRDs(ctx, h.Client, framework.Path("config", "crd", "bases", "serverless.kyma-project.io_functions.yaml")); err != nil {
+		return h, err
+	}
+	if err := client.IgnoreAlreadyExists(h.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ConfigNamespace}})); err != nil {
+		return h, err
+	}
+	if err := h.WriteConfig(ctx, config); err != nil {
+		return h, err
+	}
+	kubeconfig, err := framework.ServiceAccountKubeconfig(ctx, c.RESTConfig(), ConfigNamespace,
+		function.FieldManager, framework.Path("config", "rbac", "function-controller", "role.yaml"), tmpDir)
+	if err != nil {
+		return h, err
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return h, err
+	}
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return &countingTransport{next: rt, counter: h.Writes} })
+	h.controllerConfig = cfg
+	return h, nil
+}
+
+// StartController runs the Function controller in this process until StopController.
+func (h *Harness) StartController() error {
+	if h.stop != nil {
+		return errors.New("the controller is running")
+	}
+	mgr, err := function.NewManager(h.controllerConfig, function.Options{
+		ConfigNamespace: ConfigNamespace, ConfigName: functionconfig.ConfigMapName, MetricsAddr: "0", ProbeAddr: "0",
+	})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.stop, h.done = cancel, make(chan error, 1)
+	go func() { h.done <- mgr.Start(ctx) }()
+	return nil
+}
+
+// StopController stops the controller and returns the manager's error.
+func (h *Harness) StopController() error {
+	if h.stop == nil {
+		return nil
+	}
+	h.stop()
+	h.stop = nil
+	select {
+	case err := <-h.done:
+		return err
+	case <-time.After(30 * time.Second):
+		return errors.New("the controller did not stop within 30s")
+	}
+}
+
+// Teardown stops the controller and the cluster.
+func (h *Harness) Teardown() error {
+	errs := []error{h.StopController()}
+	if h.Cluster != nil {
+		errs = append(errs, h.Cluster.Stop())
+	}
+	return errors.Join(errs...)
+}
+
+// WriteConfig creates or replaces the controller's configuration.
+func (h *Harness) WriteConfig(ctx context.Context, data string) error {
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ConfigNamespace, Name: functionconfig.ConfigMapName}}
+	err := h.Client.Get(ctx, client.ObjectKeyFromObject(cm), cm)
+	cm.Data = map[string]string{functionconfig.ConfigMapKey: data}
+	switch {
+	case err == nil:
+		return h.Client.Update(ctx, cm)
+	case apierrors.IsNotFound(err):
+		cm.ResourceVersion = ""
+		return h.Client.Create(ctx, cm)
+	default:
+		return err
+	}
+}
+
+// WriteCounter records the write requests (anything but GET, HEAD and OPTIONS) the
+// controller sends.
+type WriteCounter struct {
+	mu       sync.Mutex
+	requests []string
+}
+
+func (w *WriteCounter) add(r string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.requests = append(w.requests, r)
+}
+
+// Mark is the position of the next write.
+func (w *WriteCounter) Mark() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.requests)
+}
+
+// Since returns the writes after mark whose "METHOD path" contains filter.
+func (w *WriteCounter) Since(mark int, filter string) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+	for _, r := range w.requests[mark:] {
+		if strings.Contains(r, filter) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+type countingTransport struct {
+	next    http.RoundTripper
+	counter *WriteCounter
+}
+
+func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method != http.MethodGet && req.Method != http.MethodHead && req.Method != http.MethodOptions {
+		t.counter.add(fmt.Sprintf("%s %s", req.Method, req.URL.Path))
+	}
+	return t.next.RoundTrip(req)
+}
