@@ -64,12 +64,12 @@ func (r *Reconciler) prepareBuild(ctx context.Context, s *scope) error {
 	if name == "" {
 		return s.registryUnusable("the Function controller's configuration names no registry Secret (build.registrySecretName)")
 	}
-	src := &corev1.Secret{}
-	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: cfgNamespace, Name: name}, src); err != nil {
-		if apierrors.IsNotFound(err) {
-			return s.registryUnusable(fmt.Sprintf("the registry Secret %s/%s was not found", cfgNamespace, name))
-		}
-		return fmt.Errorf("read the registry Secret %s/%s: %w", cfgNamespace, name, err)
+	src, err := r.registrySecret(ctx, types.NamespacedName{Namespace: cfgNamespace, Name: name})
+	if err != nil {
+		return err
+	}
+	if src == nil {
+		return s.registryUnusable(fmt.Sprintf("the registry Secret %s/%s was not found", cfgNamespace, name))
 	}
 	reg, err := build.ParseRegistrySecret(src.Data)
 	if err != nil {
@@ -95,6 +95,34 @@ func (r *Reconciler) prepareBuild(ctx context.Context, s *scope) error {
 	return nil
 }
 
+// registryRead is the registry Secret as read at a time; secret is nil when it was missing.
+type registryRead struct {
+	key    types.NamespacedName
+	at     time.Time
+	secret *corev1.Secret
+}
+
+// registrySecretTTL is how long a read of the registry Secret serves every Function: the
+// Secret is not cached, and reading it for each of many Functions would slow them down.
+const registrySecretTTL = 10 * time.Second
+
+// registrySecret reads the registry Secret from the API server, at most once per
+// registrySecretTTL; nil when it does not exist. The caller must not change it.
+func (r *Reconciler) registrySecret(ctx context.Context, key types.NamespacedName) (*corev1.Secret, error) {
+	if last := r.registry.Load(); last != nil && last.key == key && r.now().Sub(last.at) < registrySecretTTL {
+		return last.secret, nil
+	}
+	read := &registryRead{key: key, at: r.now(), secret: &corev1.Secret{}}
+	if err := r.APIReader.Get(ctx, key, read.secret); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("read the registry Secret %s: %w", key, err)
+		}
+		read.secret = nil
+	}
+	r.registry.Store(read)
+	return read.secret, nil
+}
+
 // registryUnusable reports a registry configuration problem on BuildReady. The Function's
 // Deployment is left as it is; the Secret is read again at the next requeue.
 func (s *scope) registryUnusable(msg string) error {
@@ -116,7 +144,8 @@ func (s *scope) buildRefused(msg string) error {
 // applyBuildNamespace gives the Function's namespace what build Jobs and Function Pods
 // need: the copy of the registry Secret and the ServiceAccount serverless-function. Both
 // are shared by the namespace's Functions and written once per change of the registry
-// Secret.
+// Secret (or when someone changed or deleted them; they are read at most once per requeue
+// interval).
 func (r *Reconciler) applyBuildNamespace(ctx context.Context, s *scope) error {
 	ns := s.fn.Namespace
 	secret := build.RegistrySecretCopy(s.registrySource, ns)
@@ -136,8 +165,10 @@ func (r *Reconciler) applyBuildNamespace(ctx context.Context, s *scope) error {
 	mu := r.nsLock(ns)
 	mu.Lock()
 	defer mu.Unlock()
-	if v, ok := r.nsReady.Load(ns); ok && v.(string) == memo {
-		return nil
+	if v, ok := r.nsReady.Load(ns); ok {
+		if a := v.(namespaceApplied); a.hash == memo && r.now().Sub(a.at) < s.cfg.RequeueDuration.Duration {
+			return nil
+		}
 	}
 	r.nsClean.Delete(ns)
 	if secret != nil {
@@ -148,8 +179,15 @@ func (r *Reconciler) applyBuildNamespace(ctx context.Context, s *scope) error {
 	if err := r.ensureShared(ctx, sa, &corev1.ServiceAccount{}, build.KindServiceAccount); err != nil {
 		return r.sharedError(s, err)
 	}
-	r.nsReady.Store(ns, memo)
+	r.nsReady.Store(ns, namespaceApplied{hash: memo, at: r.now()})
 	return nil
+}
+
+// namespaceApplied is when a namespace's shared build objects were last found or made up to
+// date; they are checked again after the requeue interval, in case someone deleted them.
+type namespaceApplied struct {
+	hash string
+	at   time.Time
 }
 
 func (r *Reconciler) sharedError(s *scope, err error) error {
@@ -184,7 +222,7 @@ func (r *Reconciler) ensureShared(ctx context.Context, desired, live client.Obje
 		// the error of the API server names the object, not its data
 		return fmt.Errorf("apply %s %s: %w", kind, key, err)
 	}
-	log.FromContext(ctx).Info("Applied", "kind", kind, "name", key.Name)
+	log.FromContext(ctx).Info("Applied", "kind", kind, "object", key.Name)
 	return nil
 }
 

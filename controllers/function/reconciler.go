@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
@@ -84,9 +85,12 @@ type Reconciler struct {
 	slotWaiters sync.Map // Functions waiting for a build slot: types.UID
 	refused     sync.Map // a build whose Pods Pod Security admission refused: refusedBuild
 
+	// registry is the last read of the registry Secret.
+	registry atomic.Pointer[registryRead]
+
 	// In-memory state by namespace.
 	nsLocks sync.Map // *sync.Mutex serializing the namespace's shared build objects
-	nsReady sync.Map // build mode: hash of the applied registry Secret copy and ServiceAccount
+	nsReady sync.Map // build mode: the applied registry Secret copy and ServiceAccount: namespaceApplied
 	nsClean sync.Map // buildless mode: no registry Secret copy or ServiceAccount left
 }
 

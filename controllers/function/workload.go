@@ -172,7 +172,7 @@ func (r *Reconciler) ensure(ctx context.Context, fn *serverlessv1alpha2.Function
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, live); err != nil {
 		return fmt.Errorf("decode applied %s %s: %w", kindOf(desired), key, err)
 	}
-	log.FromContext(ctx).V(1).Info("Applied", "kind", kindOf(desired), "name", key.Name)
+	log.FromContext(ctx).V(1).Info("Applied", "kind", kindOf(desired), "object", key.Name)
 	return nil
 }
 
@@ -206,7 +206,7 @@ func (r *Reconciler) takeOwnership(ctx context.Context, live client.Object) erro
 	if err := r.Client.Patch(ctx, live, client.RawPatch(types.JSONPatchType, patch)); err != nil {
 		return fmt.Errorf("take over the fields of %s %s: %w", kindOf(live), live.GetName(), err)
 	}
-	log.FromContext(ctx).Info("Adopted", "kind", kindOf(live), "name", live.GetName(), "previousManagers", sets.List(managers))
+	log.FromContext(ctx).Info("Adopted", "kind", kindOf(live), "object", live.GetName(), "previousManagers", sets.List(managers))
 	return nil
 }
 
@@ -220,7 +220,7 @@ func (r *Reconciler) delete(ctx context.Context, obj client.Object) error {
 		return fmt.Errorf("delete %s %s: %w", kindOf(obj), obj.GetName(), err)
 	}
 	if err == nil {
-		log.FromContext(ctx).Info("Deleted", "kind", kindOf(obj), "name", obj.GetName())
+		log.FromContext(ctx).Info("Deleted", "kind", kindOf(obj), "object", obj.GetName())
 	}
 	return nil
 }
@@ -255,7 +255,7 @@ func kindOf(obj client.Object) string {
 	if k := obj.GetObjectKind().GroupVersionKind().Kind; k != "" {
 		return k
 	}
-	return fmt.Sprintf("%T", obj)
+	return reflect.TypeOf(obj).Elem().Name()
 }
 
 // deploymentRunning derives the Running condition from a Deployment whose template has hash
