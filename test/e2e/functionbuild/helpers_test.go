@@ -186,3 +186,25 @@ func expectNoSecret(ctx context.Context, namespaces ...string) {
 		}
 	}
 }
+
+// summarize counts write requests by method and resource ("PATCH deployments",
+// "PATCH functions/status").
+func summarize(writes []string) map[string]int {
+	out := map[string]int{}
+	for _, w := range writes {
+		method, path, _ := strings.Cut(w, " ")
+		parts := strings.Split(strings.Trim(path, "/"), "/")
+		resource := ""
+		for i := range parts {
+			if parts[i] == "namespaces" && i+2 < len(parts) {
+				resource = parts[i+2]
+				if i+4 < len(parts) {
+					resource += "/" + parts[i+4]
+				}
+				break
+			}
+		}
+		out[method+" "+resource]++
+	}
+	return out
+}

@@ -82,6 +82,12 @@ func (a *availabilityWatch) setPhase(p string) {
 	a.phase = p
 }
 
+func countFunctions(ctx context.Context) int {
+	list := &serverlessv1alpha2.FunctionList{}
+	Expect(k8s.List(ctx, list)).To(Succeed())
+	return len(list.Items)
+}
+
 var _ = Describe("Switching 50 Functions between build and buildless mode", Ordered, func() {
 	const (
 		functions  = 50
@@ -191,14 +197,14 @@ var _ = Describe("Switching 50 Functions between build and buildless mode", Orde
 			}).WithContext(ctx).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
 		}
 		took := time.Since(start)
-		written := len(h.Writes.Since(mark, ""))
+		writes := h.Writes.Since(mark, "")
 		watcher.setPhase("")
 		expectSameObjects(ctx)
 
 		watcher.mu.Lock()
 		defer watcher.mu.Unlock()
-		GinkgoWriter.Printf("build -> buildless: %d Functions in %s, %d writes (%.1f per Function), smallest margin of available over desired replicas: %d\n",
-			functions, took.Round(time.Millisecond), written, float64(written)/functions, watcher.margin[phaseToBuildless])
+		GinkgoWriter.Printf("build -> buildless: %d Functions in %d namespaces in %s, %d writes for all %d Functions of the cluster %v, smallest margin of available over desired replicas: %d\n",
+			functions, namespaces, took.Round(time.Millisecond), len(writes), countFunctions(ctx), summarize(writes), watcher.margin[phaseToBuildless])
 		Expect(watcher.drops).To(BeEmpty())
 		Expect(watcher.margin).To(HaveKeyWithValue(phaseToBuildless, BeNumerically(">=", 0)))
 	})
@@ -215,7 +221,7 @@ var _ = Describe("Switching 50 Functions between build and buildless mode", Orde
 			}).WithContext(ctx).WithTimeout(timeout).WithPolling(poll).Should(BeTrue(), "the buildless source ConfigMap of %s is deleted", fn.Name)
 		}
 		took := time.Since(start)
-		written := len(h.Writes.Since(mark, ""))
+		writes := h.Writes.Since(mark, "")
 		watcher.setPhase("")
 		expectSameObjects(ctx)
 		for _, ns := range nss {
@@ -225,8 +231,8 @@ var _ = Describe("Switching 50 Functions between build and buildless mode", Orde
 
 		watcher.mu.Lock()
 		defer watcher.mu.Unlock()
-		GinkgoWriter.Printf("buildless -> build: %d Functions in %s, %d writes (%.1f per Function), smallest margin of available over desired replicas: %d\n",
-			functions, took.Round(time.Millisecond), written, float64(written)/functions, watcher.margin[phaseToBuild])
+		GinkgoWriter.Printf("buildless -> build: %d Functions in %d namespaces in %s, %d writes for all %d Functions of the cluster %v, smallest margin of available over desired replicas: %d\n",
+			functions, namespaces, took.Round(time.Millisecond), len(writes), countFunctions(ctx), summarize(writes), watcher.margin[phaseToBuild])
 		Expect(watcher.drops).To(BeEmpty())
 		Expect(watcher.margin).To(HaveKeyWithValue(phaseToBuild, BeNumerically(">=", 0)))
 		expectNoSecret(ctx, nss...)
