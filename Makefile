@@ -57,7 +57,7 @@ vet: ## Run go vet.
 .PHONY: test
 test: ## Run unit tests and the integration suites on the local cluster.
 	$(LOCALCLUSTER) build
-	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 .PHONY: bench
 bench: $(HELM) ## Run the benchmarks in test/perf and print their figures.
