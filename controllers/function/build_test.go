@@ -1,15 +1,20 @@
 package function
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	serverlessv1alpha2 "github.com/kyma-serverless/serverless/api/serverless/v1alpha2"
 	"github.com/kyma-serverless/serverless/internal/workload"
@@ -100,4 +105,48 @@ func TestRunsImage(t *testing.T) {
 	g.Expect(runsImage(d, "r/ns-fn:2")).To(BeFalse())
 	g.Expect(runsImage(d, "")).To(BeFalse())
 	g.Expect(runsImage(nil, "r/ns-fn:1")).To(BeFalse())
+}
+
+func TestPodSecurityRefusal(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	now := time.Unix(1_700_000_000, 0)
+	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{
+		Namespace: "team", Name: "fn-build-85f0b35914fbff29", UID: "job-uid",
+		CreationTimestamp: metav1.NewTime(now.Add(-time.Minute)),
+	}}
+	refusal := `Error creating: pods "fn-build-85f0b35914fbff29-x7k2p" is forbidden: violates PodSecurity "restricted:latest": runAsNonRoot != true`
+	event := func(name, object string, uid types.UID, msg string) *corev1.Event {
+		return &corev1.Event{
+			ObjectMeta:     metav1.ObjectMeta{Namespace: "team", Name: name},
+			InvolvedObject: corev1.ObjectReference{Kind: "Job", Name: object, UID: uid},
+			Reason:         "FailedCreate", Message: msg, LastTimestamp: metav1.NewTime(now),
+		}
+	}
+	scheme, err := NewScheme()
+	g.Expect(err).NotTo(HaveOccurred())
+	reader := fake.NewClientBuilder().WithScheme(scheme).
+		WithIndex(&corev1.Event{}, "involvedObject.kind", func(o client.Object) []string { return []string{o.(*corev1.Event).InvolvedObject.Kind} }).
+		WithIndex(&corev1.Event{}, "involvedObject.name", func(o client.Object) []string { return []string{o.(*corev1.Event).InvolvedObject.Name} }).
+		WithObjects(
+			event("other-job", "other", "other-uid", refusal),
+			event("earlier-job", job.Name, "earlier-uid", refusal),
+		).Build()
+	r := &Reconciler{APIReader: reader, Now: func() time.Time { return now }}
+
+	msg, err := r.podSecurityRefusal(ctx, job)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(msg).To(BeEmpty(), "Events of other Jobs, or of an earlier Job of that name, do not count")
+
+	g.Expect(reader.Create(ctx, event("this-job", job.Name, job.UID, refusal))).To(Succeed())
+	msg, err = r.podSecurityRefusal(ctx, job)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(msg).To(Equal(refusal))
+
+	started := job.DeepCopy()
+	started.Status.Active = 1
+	g.Expect(r.podSecurityRefusal(ctx, started)).To(BeEmpty(), "a Job with a Pod was not refused")
+	young := job.DeepCopy()
+	young.CreationTimestamp = metav1.NewTime(now.Add(-time.Second))
+	g.Expect(r.podSecurityRefusal(ctx, young)).To(BeEmpty(), "a new Job gets time to create its Pod")
 }
