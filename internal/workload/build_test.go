@@ -62,7 +62,7 @@ func TestDeploymentKeepsAnExistingName(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(dep.Name).To(Equal("hello-x7k2p"))
 	g.Expect(dep.Spec.Selector.MatchLabels).To(Equal(SelectorLabels(fn)))
-	g.Expect(dep.Spec.Template.Spec.ServiceAccountName).To(Equal("default"))
+	g.Expect(dep.Spec.Template.Spec.ServiceAccountName).To(BeEmpty())
 
 	hpa, err := HPA(p)
 	g.Expect(err).NotTo(HaveOccurred())

@@ -189,9 +189,6 @@ func Deployment(p Params) (*appsv1.Deployment, error) {
 	}
 
 	pod := corev1.PodSpec{
-		// Named explicitly: an adopted legacy Pod template names serverless-function in the
-		// deprecated serviceAccount field too, which would otherwise fill an empty name.
-		ServiceAccountName:           "default",
 		Containers:                   []corev1.Container{main},
 		Volumes:                      volumes,
 		SecurityContext:              PodSecurityContext(),

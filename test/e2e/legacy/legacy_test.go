@@ -185,6 +185,7 @@ var _ = Describe("A Function with the workload of Kyma's legacy controller", fun
 		Expect(pod.Containers[0].Image).To(Equal(runtimeImage))
 		Expect(pod.Containers[0].Command).NotTo(BeEmpty())
 		Expect(pod.ServiceAccountName).NotTo(Equal(serverlessv1alpha2.FunctionServiceAccount), "the legacy ServiceAccount is no longer used")
+		Expect(pod.DeprecatedServiceAccount).NotTo(Equal(serverlessv1alpha2.FunctionServiceAccount))
 		Expect(pod.Volumes).NotTo(ContainElement(HaveField("Name", "legacy-tmp")), "the legacy Pod template's fields are gone")
 		Expect(pod.Containers[0].Env).NotTo(ContainElement(HaveField("Name", "FUNC_HANDLER_SOURCE")))
 		Expect(after.Spec.Strategy.RollingUpdate.MaxUnavailable.IntValue()).To(Equal(0))
