@@ -162,7 +162,7 @@ func checkScalars(raw map[string]any) []error {
 			continue
 		}
 		if _, err := time.ParseDuration(s); err != nil {
-			errs = append(errs, fmt.Errorf("%s: must be a duration such as 5m or 30s: %v", key, err))
+			errs = append(errs, fmt.Errorf("%s: must be a duration such as 5m or 30s: %w", key, err))
 		}
 	}
 	presetSets := map[string]any{"runtimePresets": raw["runtimePresets"]}
@@ -198,7 +198,7 @@ func checkEndpoint(endpoint string) error {
 	}
 	u, err := url.Parse(endpoint)
 	if err != nil {
-		return fmt.Errorf("must be empty or an http(s) URL: %v", err)
+		return fmt.Errorf("must be empty or an http(s) URL: %w", err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("must be empty or an http(s) URL with a host, got %q", endpoint)

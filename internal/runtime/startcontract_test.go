@@ -196,7 +196,7 @@ func requireNPMRegistry(t *testing.T) {
 			err = fmt.Errorf("unexpected answer %q", out)
 		}
 		if err != nil {
-			registryErr = fmt.Errorf("%v: %s", err, strings.TrimSpace(string(out)))
+			registryErr = fmt.Errorf("%w: %s", err, strings.TrimSpace(string(out)))
 		}
 	})
 	if registryErr != nil {

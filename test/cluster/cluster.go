@@ -616,7 +616,8 @@ func createNodes(ctx context.Context, cs kubernetes.Interface, n, podsPerNode in
 func nodesReady(ctx context.Context, cs kubernetes.Interface, names []string) (bool, error) {
 	list, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return false, nil
+		// Not ready yet: the poll retries until its deadline.
+		return false, nil //nolint:nilerr
 	}
 	ready := map[string]bool{}
 	for _, n := range list.Items {

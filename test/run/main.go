@@ -110,7 +110,7 @@ func run() error {
 			fmt.Fprintln(os.Stderr, "function-controller stopped with an error:", err)
 		}
 	}()
-	if err := runSampleFunction(ctx, c, cfg); err != nil {
+	if err := runSampleFunction(ctx, cfg); err != nil {
 		return err
 	}
 
@@ -182,7 +182,7 @@ func printStatus(cr *operatorv1alpha1.Serverless, took time.Duration) {
 
 // runSampleFunction applies the Node.js Function sample, waits until it runs,
 // prints it and deletes it again, so the uninstall is not blocked.
-func runSampleFunction(ctx context.Context, c client.Client, cfg *rest.Config) error {
+func runSampleFunction(ctx context.Context, cfg *rest.Config) error {
 	data, err := os.ReadFile(framework.Path("config", "samples", "serverless_v1alpha2_function_nodejs.yaml"))
 	if err != nil {
 		return fmt.Errorf("read Function sample: %w", err)

@@ -93,5 +93,5 @@ type DockerRegistryList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&DockerRegistry{}, &DockerRegistryList{})
+	register(&DockerRegistry{}, &DockerRegistryList{})
 }

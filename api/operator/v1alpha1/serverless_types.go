@@ -217,5 +217,5 @@ type ServerlessList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&Serverless{}, &ServerlessList{})
+	register(&Serverless{}, &ServerlessList{})
 }

@@ -279,5 +279,5 @@ type FunctionList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&Function{}, &FunctionList{})
+	register(&Function{}, &FunctionList{})
 }
