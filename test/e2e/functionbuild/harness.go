@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -44,35 +43,26 @@ type Harness struct {
 	Writes *WriteCounter
 
 	controllerConfig *rest.Config
-	stop             context.CancelFunc
-	done             chan error
+	manager          *framework.RunningManager
 }
 
 // Setup starts (or attaches to) the local cluster, installs the Function CRD, writes the
 // controller's configuration and prepares the controller's identity; tmpDir receives its
 // kubeconfig. The controller is not started.
 func Setup(ctx context.Context, config, tmpDir string) (*Harness, error) {
-	c, err := cluster.ForSuite(ctx, cluster.Options{})
+	scheme, err := function.NewScheme()
 	if err != nil {
 		return nil, err
 	}
-	h := &Harness{Cluster: c, Writes: &WriteCounter{}}
-	scheme, err := function.NewScheme()
-	if err != nil {
-		return h, err
-	}
 	if err := apiextensionsv1.AddToScheme(scheme); err != nil {
-		return h, err
+		return nil, err
 	}
-	if h.Client, err = client.New(c.RESTConfig(), client.Options{Scheme: scheme}); err != nil {
-		return h, err
+	c, k8s, err := framework.StartSuite(ctx, scheme,
+		[]string{framework.Path("config", "crd", "bases", "serverless.kyma-project.io_functions.yaml")}, ConfigNamespace)
+	if err != nil {
+		return nil, err
 	}
-	if err := framework.InstallCRDs(ctx, h.Client, framework.Path("config", "crd", "bases", "serverless.kyma-project.io_functions.yaml")); err != nil {
-		return h, err
-	}
-	if err := client.IgnoreAlreadyExists(h.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ConfigNamespace}})); err != nil {
-		return h, err
-	}
+	h := &Harness{Cluster: c, Client: k8s, Writes: &WriteCounter{}}
 	if err := h.WriteConfig(ctx, config); err != nil {
 		return h, err
 	}
@@ -92,7 +82,7 @@ func Setup(ctx context.Context, config, tmpDir string) (*Harness, error) {
 
 // StartController runs the Function controller in this process until StopController.
 func (h *Harness) StartController() error {
-	if h.stop != nil {
+	if h.manager != nil {
 		return errors.New("the controller is running")
 	}
 	mgr, err := function.NewManager(h.controllerConfig, function.Options{
@@ -101,25 +91,23 @@ func (h *Harness) StartController() error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h.stop, h.done = cancel, make(chan error, 1)
-	go func() { h.done <- mgr.Start(ctx) }()
+	h.manager = framework.RunManager(mgr)
 	return nil
 }
 
 // StopController stops the controller and returns the manager's error.
 func (h *Harness) StopController() error {
-	if h.stop == nil {
+	if h.manager == nil {
 		return nil
 	}
-	h.stop()
-	h.stop = nil
+	m := h.manager
+	h.manager = nil
 	select {
-	case err := <-h.done:
-		return err
-	case <-time.After(30 * time.Second):
-		return errors.New("the controller did not stop within 30s")
+	case <-m.Done():
+		return errors.Join(errors.New("the controller ended before it was stopped"), m.Stop())
+	default:
 	}
+	return m.Stop()
 }
 
 // Teardown stops the controller and the cluster.
