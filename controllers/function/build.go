@@ -142,11 +142,28 @@ func (s *scope) buildRefused(msg string) error {
 }
 
 // applyBuildNamespace gives the Function's namespace what build Jobs and Function Pods
-// need: the copy of the registry Secret and the ServiceAccount serverless-function. Both
-// are shared by the namespace's Functions and written once per change of the registry
-// Secret (or when someone changed or deleted them; they are read at most once per requeue
-// interval).
+// need: the copy of the registry Secret, the ServiceAccount serverless-function and the
+// copy of the Function runtime's Dockerfile ConfigMap (a Pod mounts ConfigMaps of its own
+// namespace only). They are shared by the namespace's Functions and written once per change
+// of their source (or when someone changed or deleted them; they are read at most once per
+// requeue interval).
 func (r *Reconciler) applyBuildNamespace(ctx context.Context, s *scope) error {
+	dockerfile, err := r.dockerfileCopy(ctx, s)
+	if err != nil {
+		return err
+	}
+	if err := r.applyRegistryObjects(ctx, s); err != nil {
+		return err
+	}
+	if dockerfile == nil {
+		return nil
+	}
+	return r.applyDockerfileCopy(ctx, s, dockerfile)
+}
+
+// applyRegistryObjects applies the namespace's registry Secret copy and ServiceAccount
+// serverless-function.
+func (r *Reconciler) applyRegistryObjects(ctx context.Context, s *scope) error {
 	ns := s.fn.Namespace
 	secret := build.RegistrySecretCopy(s.registrySource, ns)
 	sa := build.FunctionServiceAccount(ns, s.params.PullSecret)
@@ -183,6 +200,90 @@ func (r *Reconciler) applyBuildNamespace(ctx context.Context, s *scope) error {
 	return nil
 }
 
+// dockerfileCopy reads the Dockerfile ConfigMap of the Function's runtime from the
+// configuration namespace and returns its copy for the Function's namespace; nil in the
+// configuration namespace itself, where build Jobs mount the original.
+func (r *Reconciler) dockerfileCopy(ctx context.Context, s *scope) (*corev1.ConfigMap, error) {
+	runtime := string(s.fn.Spec.Runtime)
+	key := types.NamespacedName{Namespace: r.Config.Key().Namespace, Name: s.cfg.DockerfileConfigMapName(runtime)}
+	src, err := r.dockerfileSource(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if src == nil {
+		return nil, s.dockerfileUnusable(fmt.Sprintf("the Dockerfile ConfigMap %s of runtime %s was not found", key, runtime))
+	}
+	cm, err := build.DockerfileCopy(src, runtime, s.fn.Namespace)
+	if err != nil {
+		return nil, s.dockerfileUnusable(err.Error())
+	}
+	return cm, nil
+}
+
+// dockerfileRead is a Dockerfile ConfigMap as read at a time; configMap is nil when it was
+// missing.
+type dockerfileRead struct {
+	at        time.Time
+	configMap *corev1.ConfigMap
+}
+
+// dockerfileSourceTTL is how long a read of a Dockerfile ConfigMap serves every Function of
+// its runtime: the originals are not cached (they do not carry the label the cache selects).
+const dockerfileSourceTTL = registrySecretTTL
+
+// dockerfileSource reads a Dockerfile ConfigMap from the API server, at most once per
+// dockerfileSourceTTL; nil when it does not exist. The caller must not change it.
+func (r *Reconciler) dockerfileSource(ctx context.Context, key types.NamespacedName) (*corev1.ConfigMap, error) {
+	if v, ok := r.dockerfiles.Load(key); ok {
+		if last := v.(*dockerfileRead); r.now().Sub(last.at) < dockerfileSourceTTL {
+			return last.configMap, nil
+		}
+	}
+	read := &dockerfileRead{at: r.now(), configMap: &corev1.ConfigMap{}}
+	if err := r.APIReader.Get(ctx, key, read.configMap); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("read the Dockerfile ConfigMap %s: %w", key, err)
+		}
+		read.configMap = nil
+	}
+	r.dockerfiles.Store(key, read)
+	return read.configMap, nil
+}
+
+// applyDockerfileCopy applies the namespace's copy of a runtime's Dockerfile ConfigMap,
+// shared by the namespace's Functions of that runtime.
+func (r *Reconciler) applyDockerfileCopy(ctx context.Context, s *scope, cm *corev1.ConfigMap) error {
+	if err := workload.SetHash(cm); err != nil {
+		return err
+	}
+	key := client.ObjectKeyFromObject(cm)
+	mu := r.nsLock(key.Namespace)
+	mu.Lock()
+	defer mu.Unlock()
+	if v, ok := r.nsDockerfiles.Load(key); ok {
+		if a := v.(namespaceApplied); a.hash == workload.Hash(cm) && r.now().Sub(a.at) < s.cfg.RequeueDuration.Duration {
+			return nil
+		}
+	}
+	r.nsClean.Delete(key.Namespace)
+	if err := r.ensureShared(ctx, cm, &corev1.ConfigMap{}, build.KindConfigMap); err != nil {
+		if errors.Is(err, errConflict) {
+			return s.dockerfileUnusable(err.Error() + ": rename or remove it, the Function controller needs that name for builds")
+		}
+		return err
+	}
+	r.nsDockerfiles.Store(key, namespaceApplied{hash: workload.Hash(cm), at: r.now()})
+	return nil
+}
+
+// dockerfileUnusable reports on BuildReady that the runtime's Dockerfile cannot be given to
+// build Jobs. The Dockerfile ConfigMap is read again at the next requeue.
+func (s *scope) dockerfileUnusable(msg string) error {
+	s.setBuildReady(metav1.ConditionFalse, serverlessv1alpha2.ReasonConfigMapFailed, msg)
+	s.warn(serverlessv1alpha2.ReasonConfigMapFailed, "PrepareBuild", msg)
+	return errStop
+}
+
 // namespaceApplied is when a namespace's shared build objects were last found or made up to
 // date; they are checked again after the requeue interval, in case someone deleted them.
 type namespaceApplied struct {
@@ -199,7 +300,8 @@ func (r *Reconciler) sharedError(s *scope, err error) error {
 
 // ensureShared applies a namespace's shared build object unless it is up to date. An object
 // of that name that is not a build object (ours or Kyma's legacy controller's) is left alone.
-// Secrets and ServiceAccounts are not cached: both are read from the API server.
+// The object is read from the API server: Secrets and ServiceAccounts are not cached, and
+// the cache may not show a ConfigMap written a moment ago.
 func (r *Reconciler) ensureShared(ctx context.Context, desired, live client.Object, kind string) error {
 	key := client.ObjectKeyFromObject(desired)
 	switch err := r.APIReader.Get(ctx, key, live); {

@@ -121,7 +121,8 @@ func (r *Reconciler) deleteDuplicates(ctx context.Context, s *scope) error {
 // Deployment runs the buildless Pod template with every replica available: it deletes the
 // duplicate Deployments, the Function's build Jobs and build input ConfigMaps (ours and
 // Kyma's legacy controller's) and the BuildReady condition, and then the namespace's
-// registry Secret copy and ServiceAccount once no Function there needs them.
+// registry Secret copy, ServiceAccount and Dockerfile copies once no Function there needs
+// them.
 func (r *Reconciler) cleanupBuildLeftovers(ctx context.Context, s *scope) error {
 	if !s.rolledOut() {
 		return nil
@@ -152,11 +153,12 @@ func (r *Reconciler) cleanupBuildLeftovers(ctx context.Context, s *scope) error 
 	return r.cleanupNamespace(ctx, s)
 }
 
-// cleanupNamespace deletes the namespace's registry Secret copy and ServiceAccount
-// serverless-function once no Deployment there pulls with them and no build Job is left.
+// cleanupNamespace deletes the namespace's registry Secret copy, ServiceAccount
+// serverless-function and Dockerfile ConfigMap copies once no Deployment there pulls with
+// them and no build Job is left.
 // The Secret loses the finalizer of Kyma's legacy controller first, which nobody would
-// remove otherwise. The module's own namespace is left alone: the registry Secret and the
-// ServiceAccount there are the originals.
+// remove otherwise. The module's own namespace is left alone: the registry Secret, the
+// ServiceAccount and the Dockerfile ConfigMaps there are the originals.
 func (r *Reconciler) cleanupNamespace(ctx context.Context, s *scope) error {
 	ns := s.fn.Namespace
 	if ns == r.Config.Key().Namespace {
@@ -205,13 +207,40 @@ func (r *Reconciler) cleanupNamespace(ctx context.Context, s *scope) error {
 			return err
 		}
 	}
+	if err := r.deleteDockerfileCopies(ctx, ns); err != nil {
+		return err
+	}
 	r.nsReady.Delete(ns)
 	r.nsClean.Store(ns, struct{}{})
 	return nil
 }
 
+// deleteDockerfileCopies deletes the namespace's copies of the Dockerfile ConfigMaps, ours
+// and Kyma's legacy controller's (which the cache may not hold).
+func (r *Reconciler) deleteDockerfileCopies(ctx context.Context, ns string) error {
+	cms := &corev1.ConfigMapList{}
+	if err := r.APIReader.List(ctx, cms, client.InNamespace(ns), client.MatchingLabels{serverlessv1alpha2.LabelConfig: build.ConfigRuntime}); err != nil {
+		return fmt.Errorf("list the Dockerfile ConfigMap copies: %w", err)
+	}
+	for i := range cms.Items {
+		if cm := &cms.Items[i]; build.IsDockerfileCopy(cm) && cm.DeletionTimestamp.IsZero() {
+			if err := r.delete(ctx, cm); err != nil {
+				return err
+			}
+		}
+	}
+	r.nsDockerfiles.Range(func(k, _ any) bool {
+		if k.(types.NamespacedName).Namespace == ns {
+			r.nsDockerfiles.Delete(k)
+		}
+		return true
+	})
+	return nil
+}
+
 // buildObjectsNeeded names a Deployment or build Job of the namespace that still needs its
-// registry Secret copy or its ServiceAccount serverless-function; empty when none does.
+// registry Secret copy, its ServiceAccount serverless-function or its Dockerfile copies;
+// empty when none does.
 func (r *Reconciler) buildObjectsNeeded(ctx context.Context, ns string) (string, error) {
 	deps := &appsv1.DeploymentList{}
 	if err := r.Client.List(ctx, deps, client.InNamespace(ns)); err != nil {

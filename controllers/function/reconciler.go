@@ -87,11 +87,15 @@ type Reconciler struct {
 
 	// registry is the last read of the registry Secret.
 	registry atomic.Pointer[registryRead]
+	// dockerfiles are the last reads of the Dockerfile ConfigMaps, by key: *dockerfileRead.
+	dockerfiles sync.Map
 
 	// In-memory state by namespace.
 	nsLocks sync.Map // *sync.Mutex serializing the namespace's shared build objects
 	nsReady sync.Map // build mode: the applied registry Secret copy and ServiceAccount: namespaceApplied
-	nsClean sync.Map // buildless mode: no registry Secret copy or ServiceAccount left
+	// build mode: the applied Dockerfile ConfigMap copies, by key: namespaceApplied
+	nsDockerfiles sync.Map
+	nsClean       sync.Map // buildless mode: no registry Secret copy, ServiceAccount or Dockerfile copy left
 }
 
 // scope carries what one reconcile learns from step to step.

@@ -28,6 +28,8 @@ const (
 //     absent. Kyma's are named <fn>-<random> and carry no LabelResource. Any ConfigMap of a
 //     Function that is not build input must therefore carry LabelResource with another
 //     value (the buildless source ConfigMap does);
+//   - a copy of a runtime's Dockerfile ConfigMap: labelled LabelConfig=runtime with a
+//     LabelRuntime (see IsDockerfileCopy);
 //   - a copy of the registry Secret: serverless-registry-config-default labelled
 //     LabelConfig=credentials;
 //   - the ServiceAccount serverless-function labelled LabelConfig=service-account or
@@ -37,8 +39,9 @@ const (
 // Deployments, Services and HorizontalPodAutoscalers are never leftovers: they are adopted.
 // Other kinds are never leftovers either. The module's own registry Secret and
 // ServiceAccount of Kyma's legacy installation (in the module's namespace, usually
-// kyma-system) have the same names and labels as the copies: callers must skip them, at
-// least the registry Secret the controller's configuration names.
+// kyma-system) have the same names and labels as the copies, and so do the chart's
+// Dockerfile ConfigMaps there: callers must skip them, at least the registry Secret the
+// controller's configuration names.
 func IsBuildLeftover(obj metav1.Object, kind string) bool {
 	if obj == nil {
 		return false
@@ -51,7 +54,7 @@ func IsBuildLeftover(obj metav1.Object, kind string) bool {
 	case KindJob:
 		return hasFunctionLabels(labels) && resourceIs(labels, ResourceBuildJob)
 	case KindConfigMap:
-		return hasFunctionLabels(labels) && resourceIs(labels, ResourceBuildSource)
+		return (hasFunctionLabels(labels) && resourceIs(labels, ResourceBuildSource)) || IsDockerfileCopy(obj)
 	case KindSecret:
 		return obj.GetName() == RegistrySecretCopyName && labels[serverlessv1alpha2.LabelConfig] == ConfigCredentials
 	case KindServiceAccount:

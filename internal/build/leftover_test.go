@@ -58,10 +58,19 @@ func TestIsBuildLeftover(t *testing.T) {
 			"serverless.kyma-project.io/function-name": "orders",
 			"serverless.kyma-project.io/managed-by":    "function-controller",
 		})}, KindConfigMap, false},
-		{"Dockerfile ConfigMap", &corev1.ConfigMap{ObjectMeta: meta("dockerfile-nodejs22", map[string]string{
+		{"our Dockerfile copy", dockerfileCopy(t, "team-a"), KindConfigMap, true},
+		{"legacy Dockerfile copy", &corev1.ConfigMap{ObjectMeta: meta("dockerfile-nodejs22", map[string]string{
 			"serverless.kyma-project.io/config":  "runtime",
 			"serverless.kyma-project.io/runtime": "nodejs22",
+		})}, KindConfigMap, true},
+		{"ConfigMap labelled runtime without a runtime", &corev1.ConfigMap{ObjectMeta: meta("dockerfile-nodejs22", map[string]string{
+			"serverless.kyma-project.io/config": "runtime",
 		})}, KindConfigMap, false},
+		{"ConfigMap of another config kind", &corev1.ConfigMap{ObjectMeta: meta("dockerfile-nodejs22", map[string]string{
+			"serverless.kyma-project.io/config":  "credentials",
+			"serverless.kyma-project.io/runtime": "nodejs22",
+		})}, KindConfigMap, false},
+		{"Dockerfile copy checked as a Secret", dockerfileCopy(t, "team-a"), KindSecret, false},
 		{"user ConfigMap", &corev1.ConfigMap{ObjectMeta: meta("orders-settings", map[string]string{"app": "orders"})}, KindConfigMap, false},
 
 		// Secrets

@@ -25,6 +25,9 @@ const (
 	ConfigCredentials = "credentials"
 	// ConfigServiceAccount marks the namespace's serverless-function ServiceAccount.
 	ConfigServiceAccount = "service-account"
+	// ConfigRuntime marks a runtime's Dockerfile ConfigMap: the chart's original in the
+	// module's namespace, and its copies in namespaces with Functions.
+	ConfigRuntime = "runtime"
 )
 
 // LabelContentHash holds the content hash (the image tag) a build Job builds.

@@ -49,6 +49,11 @@ var _ = Describe("Function controller in build mode", Ordered, func() {
 		Expect(metav1.IsControlledBy(job, got)).To(BeTrue())
 		Expect(job.Labels).To(HaveKeyWithValue(build.LabelContentHash, tag))
 		Expect(job.Spec.Template.Spec.Containers[0].Args).To(ContainElement("--destination=" + build.ImageName(pushAddress, ns, "hello", tag)))
+		Expect(missingMounts(ctx, job)).To(BeEmpty(), "the build Job mounts ConfigMaps of its namespace")
+		expectDockerfileCopy(ctx, Default, ns, serverlessv1alpha2.RuntimeNodejs22)
+		original := &corev1.ConfigMap{}
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ConfigNamespace, Name: dockerfileName(serverlessv1alpha2.RuntimeNodejs22)}, original)).To(Succeed())
+		Expect(original.Labels).NotTo(HaveKey(serverlessv1alpha2.LabelManagedBy), "the original is not written")
 		cm := &corev1.ConfigMap{}
 		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: build.SourceConfigMapName(got)}, cm)).To(Succeed())
 		Expect(cm.Data).To(HaveKeyWithValue("handler.js", nodeSource))
@@ -83,11 +88,15 @@ var _ = Describe("Function controller in build mode", Ordered, func() {
 			mu      sync.Mutex
 			created []string
 		)
+		var missing []string
 		watchEach(wctx, &batchv1.JobList{}, func(ev watch.Event) {
 			if ev.Type == watch.Added {
+				job := ev.Object.(*batchv1.Job)
+				lacking := missingMounts(wctx, job)
 				mu.Lock()
 				defer mu.Unlock()
-				created = append(created, ev.Object.(*batchv1.Job).Name)
+				created = append(created, job.Name)
+				missing = append(missing, lacking...)
 			}
 		}, client.InNamespace(ns))
 		// the watch starts with the existing Job
@@ -119,6 +128,7 @@ var _ = Describe("Function controller in build mode", Ordered, func() {
 			WithTimeout(3 * time.Second).Should(Equal(2))
 		mu.Lock()
 		Expect(created[1]).NotTo(Equal(oldJob))
+		Expect(missing).To(BeEmpty(), "ConfigMaps the build Jobs mount, when they were created")
 		mu.Unlock()
 
 		dep := &appsv1.Deployment{}
@@ -230,5 +240,48 @@ var _ = Describe("Function controller in build mode", Ordered, func() {
 		GinkgoWriter.Printf("writes by the controller over 10s at rest in build mode: %d %v\n", len(got), got)
 		Expect(got).To(BeEmpty())
 		expectNoSecret(ctx, ns)
+	})
+
+	It("reports a missing Dockerfile ConfigMap by name, and builds once it is back", func(ctx SpecContext) {
+		const rt = serverlessv1alpha2.RuntimePython312
+		key := client.ObjectKey{Namespace: ConfigNamespace, Name: dockerfileName(rt)}
+		original := &corev1.ConfigMap{}
+		Expect(k8s.Get(ctx, key, original)).To(Succeed())
+		Expect(k8s.Delete(ctx, original)).To(Succeed())
+		restore := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name, Labels: original.Labels}, Data: original.Data}
+		DeferCleanup(func(ctx SpecContext) {
+			if err := k8s.Create(ctx, restore.DeepCopy()); err != nil && !apierrors.IsAlreadyExists(err) {
+				Expect(err).NotTo(HaveOccurred())
+			}
+		})
+
+		other := newNamespace(ctx, nil)
+		fn := inlineFunction(other, "no-dockerfile", "def main(event, context):\n    return 'hello'\n")
+		fn.Spec.Runtime = rt
+		fn.Spec.Source.Inline.Dependencies = ""
+		Expect(k8s.Create(ctx, fn)).To(Succeed())
+		var c *metav1.Condition
+		Eventually(func(g Gomega) {
+			c = expectCondition(g, getFunction(ctx, g, fn), serverlessv1alpha2.ConditionBuildReady, metav1.ConditionFalse, serverlessv1alpha2.ReasonConfigMapFailed)
+		}).WithContext(ctx).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
+		Expect(c.Message).To(ContainSubstring(key.String()))
+		Expect(c.Message).To(ContainSubstring("not found"))
+		expectWarningEvent(ctx, fn, serverlessv1alpha2.ReasonConfigMapFailed)
+		jobs := &batchv1.JobList{}
+		Expect(k8s.List(ctx, jobs, client.InNamespace(other))).To(Succeed())
+		Expect(jobs.Items).To(BeEmpty(), "no build Job without its Dockerfile")
+
+		Expect(k8s.Create(ctx, restore.DeepCopy())).To(Succeed())
+		Eventually(func(g Gomega) {
+			expectCondition(g, getFunction(ctx, g, fn), serverlessv1alpha2.ConditionBuildReady, metav1.ConditionTrue, serverlessv1alpha2.ReasonJobFinished)
+			expectDockerfileCopy(ctx, g, other, rt)
+		}).WithContext(ctx).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
+		jobs = &batchv1.JobList{}
+		Expect(k8s.List(ctx, jobs, client.InNamespace(other))).To(Succeed())
+		Expect(jobs.Items).NotTo(BeEmpty())
+		for i := range jobs.Items {
+			Expect(missingMounts(ctx, &jobs.Items[i])).To(BeEmpty())
+		}
+		Expect(k8s.Delete(ctx, fn)).To(Succeed())
 	})
 })

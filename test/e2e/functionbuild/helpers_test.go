@@ -18,6 +18,7 @@ import (
 
 	serverlessv1alpha2 "github.com/kyma-serverless/serverless/api/serverless/v1alpha2"
 	"github.com/kyma-serverless/serverless/internal/build"
+	"github.com/kyma-serverless/serverless/internal/functionconfig"
 )
 
 const (
@@ -207,4 +208,39 @@ func summarize(writes []string) map[string]int {
 		out[method+" "+resource]++
 	}
 	return out
+}
+
+// dockerfileName is the name of the Dockerfile ConfigMap of a runtime, the original in the
+// configuration namespace and its copies.
+func dockerfileName(rt serverlessv1alpha2.Runtime) string { return "dockerfile-" + string(rt) }
+
+// missingMounts names the ConfigMaps a build Job mounts that do not exist in its namespace:
+// a Pod can mount ConfigMaps of its own namespace only.
+func missingMounts(ctx context.Context, job *batchv1.Job) []string {
+	var missing []string
+	for _, v := range job.Spec.Template.Spec.Volumes {
+		if v.ConfigMap == nil {
+			continue
+		}
+		err := k8s.Get(ctx, client.ObjectKey{Namespace: job.Namespace, Name: v.ConfigMap.Name}, &corev1.ConfigMap{})
+		if err != nil {
+			missing = append(missing, fmt.Sprintf("%s/%s (%v)", job.Namespace, v.ConfigMap.Name, err))
+		}
+	}
+	return missing
+}
+
+// expectDockerfileCopy checks the copy of a runtime's Dockerfile ConfigMap in a namespace:
+// the original's Dockerfile, labelled as a copy of the Function controller.
+func expectDockerfileCopy(ctx context.Context, g Gomega, ns string, rt serverlessv1alpha2.Runtime) {
+	src := &corev1.ConfigMap{}
+	g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ConfigNamespace, Name: dockerfileName(rt)}, src)).To(Succeed())
+	cp := &corev1.ConfigMap{}
+	g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: dockerfileName(rt)}, cp)).To(Succeed(), "Dockerfile copy in %s", ns)
+	g.Expect(cp.Data).To(Equal(map[string]string{functionconfig.DockerfileKey: src.Data[functionconfig.DockerfileKey]}))
+	g.Expect(cp.Labels).To(And(
+		HaveKeyWithValue(functionconfig.ConfigLabel, functionconfig.ConfigLabelRuntime),
+		HaveKeyWithValue(functionconfig.RuntimeLabel, string(rt)),
+		HaveKeyWithValue(serverlessv1alpha2.LabelManagedBy, serverlessv1alpha2.ManagedByFunctionController)))
+	g.Expect(cp.OwnerReferences).To(BeEmpty(), "shared by the namespace's Functions")
 }

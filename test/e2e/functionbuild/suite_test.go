@@ -51,7 +51,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	})).To(Succeed())
 	for _, rt := range serverlessv1alpha2.Runtimes {
 		Expect(k8s.Create(ctx, &corev1.ConfigMap{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ConfigNamespace, Name: "dockerfile-" + string(rt), Labels: map[string]string{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ConfigNamespace, Name: dockerfileName(rt), Labels: map[string]string{
 				functionconfig.ConfigLabel:  functionconfig.ConfigLabelRuntime,
 				functionconfig.RuntimeLabel: string(rt),
 			}},

@@ -64,6 +64,8 @@ func (a *availabilityWatch) observe(ev watch.Event) {
 			err := k8s.Get(context.Background(), client.ObjectKey{Namespace: d.Namespace, Name: build.JobName(key.Name, tag)}, job)
 			if state, _ := build.JobState(job); err != nil || state != build.StateSucceeded {
 				a.drops = append(a.drops, fmt.Sprintf("%s: %s switched to %s before its build succeeded (%v)", a.phase, key, image, err))
+			} else if missing := missingMounts(context.Background(), job); len(missing) > 0 {
+				a.drops = append(a.drops, fmt.Sprintf("%s: the build Job of %s mounts missing ConfigMaps %v", a.phase, key, missing))
 			}
 		}
 	}
@@ -133,6 +135,9 @@ var _ = Describe("Switching 50 Functions between build and buildless mode", Orde
 				hpas[client.ObjectKeyFromObject(fn)] = hpa.UID
 			}
 		}
+		for _, ns := range nss {
+			expectDockerfileCopy(ctx, Default, ns, serverlessv1alpha2.RuntimeNodejs22)
+		}
 		var wctx context.Context
 		wctx, stopWtch = context.WithCancel(context.Background())
 		watchEach(wctx, &appsv1.DeploymentList{}, watcher.observe,
@@ -194,6 +199,8 @@ var _ = Describe("Switching 50 Functions between build and buildless mode", Orde
 				g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "registry Secret copy in %s", ns)
 				err = k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: serverlessv1alpha2.FunctionServiceAccount}, &corev1.ServiceAccount{})
 				g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "ServiceAccount in %s", ns)
+				err = k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: dockerfileName(serverlessv1alpha2.RuntimeNodejs22)}, &corev1.ConfigMap{})
+				g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "Dockerfile copy in %s", ns)
 			}).WithContext(ctx).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
 		}
 		took := time.Since(start)
@@ -227,6 +234,7 @@ var _ = Describe("Switching 50 Functions between build and buildless mode", Orde
 		for _, ns := range nss {
 			Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: build.RegistrySecretCopyName}, &corev1.Secret{})).To(Succeed())
 			Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: serverlessv1alpha2.FunctionServiceAccount}, &corev1.ServiceAccount{})).To(Succeed())
+			expectDockerfileCopy(ctx, Default, ns, serverlessv1alpha2.RuntimeNodejs22)
 		}
 
 		watcher.mu.Lock()
