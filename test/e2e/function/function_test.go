@@ -43,7 +43,7 @@ var _ = Describe("Function controller in buildless mode", Ordered, func() {
 
 	It("runs an inline Node.js Function with at most 4 writes", func(ctx SpecContext) {
 		ns := newNamespace(ctx, nil)
-		mark := writes.mark()
+		mark := writes.Mark()
 		fn := createFunction(ctx, inlineFunction(ns, "hello", serverlessv1alpha2.RuntimeNodejs22, nodeSource, nodeDeps))
 		got := waitRunning(ctx, fn)
 		running = append(running, got)
@@ -71,7 +71,7 @@ var _ = Describe("Function controller in buildless mode", Ordered, func() {
 
 	It("runs an inline Python Function", func(ctx SpecContext) {
 		ns := newNamespace(ctx, nil)
-		mark := writes.mark()
+		mark := writes.Mark()
 		fn := createFunction(ctx, inlineFunction(ns, "hello-py", serverlessv1alpha2.RuntimePython312, pythonCode, pythonDeps))
 		got := waitRunning(ctx, fn)
 		running = append(running, got)
@@ -170,7 +170,7 @@ var _ = Describe("Function controller in buildless mode", Ordered, func() {
 				}},
 			},
 		}
-		mark := writes.mark()
+		mark := writes.Mark()
 		fn = createFunction(ctx, fn)
 		got := waitRunning(ctx, fn)
 		Expect(got.Status.Commit).To(Equal(first))
@@ -265,9 +265,9 @@ var _ = Describe("Function controller in buildless mode", Ordered, func() {
 			waitRunning(ctx, fn)
 		}
 		time.Sleep(2 * time.Second)
-		mark := writes.mark()
+		mark := writes.Mark()
 		time.Sleep(10 * time.Second)
-		got := writes.since(mark, "")
+		got := writes.Since(mark, "")
 		GinkgoWriter.Printf("writes by the controller over 10s at rest with %d running Functions: %d %v\n", len(running), len(got), got)
 		Expect(got).To(BeEmpty())
 	})
@@ -465,7 +465,7 @@ func expectWarningEvent(ctx context.Context, fn *serverlessv1alpha2.Function, re
 // Function settled for a moment.
 func expectWritesAtMost(ns string, mark, limit int) {
 	time.Sleep(2 * time.Second)
-	got := writes.since(mark, "/namespaces/"+ns+"/")
+	got := writes.Since(mark, "/namespaces/"+ns+"/")
 	GinkgoWriter.Printf("writes by the controller for a new Function in %s: %d\n  %s\n", ns, len(got), strings.Join(got, "\n  "))
 	Expect(len(got)).To(BeNumerically("<=", limit), "writes: %v", got)
 }

@@ -6,10 +6,7 @@ package function
 
 import (
 	"context"
-	"net/http"
 	"os"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,7 +32,7 @@ const configNamespace = "kyma-system"
 var (
 	testCluster *cluster.Cluster
 	k8s         client.Client
-	writes      = &writeCounter{}
+	writes      = &framework.WriteCounter{}
 	gitServer   *gittest.Server
 	gitRoot     string
 	controller  *framework.RunningManager
@@ -63,7 +60,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(err).NotTo(HaveOccurred())
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	Expect(err).NotTo(HaveOccurred())
-	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return &countingTransport{next: rt, counter: writes} })
+	writes.Wrap(cfg)
 	mgr, err := function.NewManager(cfg, function.Options{
 		ConfigNamespace: configNamespace, ConfigName: functionconfig.ConfigMapName, MetricsAddr: "0", ProbeAddr: "0",
 	})
@@ -112,47 +109,4 @@ func writeConfig(ctx context.Context, data string) {
 	Expect(client.IgnoreNotFound(err)).To(Succeed())
 	cm.ResourceVersion = ""
 	Expect(k8s.Create(ctx, cm)).To(Succeed())
-}
-
-// writeCounter records the write requests (anything but GET) the controller sends.
-type writeCounter struct {
-	mu       sync.Mutex
-	requests []string
-}
-
-func (w *writeCounter) add(r string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.requests = append(w.requests, r)
-}
-
-// since returns the requests recorded after mark whose path contains filter.
-func (w *writeCounter) since(mark int, filter string) []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	var out []string
-	for _, r := range w.requests[mark:] {
-		if strings.Contains(r, filter) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-func (w *writeCounter) mark() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(w.requests)
-}
-
-type countingTransport struct {
-	next    http.RoundTripper
-	counter *writeCounter
-}
-
-func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Method != http.MethodGet && req.Method != http.MethodHead && req.Method != http.MethodOptions {
-		t.counter.add(req.Method + " " + req.URL.Path)
-	}
-	return t.next.RoundTrip(req)
 }

@@ -11,10 +11,6 @@ package functionbuild
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net/http"
-	"strings"
-	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -75,7 +71,7 @@ func Setup(ctx context.Context, config, tmpDir string) (*Harness, error) {
 	if err != nil {
 		return h, err
 	}
-	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return &countingTransport{next: rt, counter: h.Writes} })
+	h.Writes.Wrap(cfg)
 	h.controllerConfig = cfg
 	return h, nil
 }
@@ -135,47 +131,5 @@ func (h *Harness) WriteConfig(ctx context.Context, data string) error {
 	}
 }
 
-// WriteCounter records the write requests (anything but GET, HEAD and OPTIONS) the
-// controller sends.
-type WriteCounter struct {
-	mu       sync.Mutex
-	requests []string
-}
-
-func (w *WriteCounter) add(r string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.requests = append(w.requests, r)
-}
-
-// Mark is the position of the next write.
-func (w *WriteCounter) Mark() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(w.requests)
-}
-
-// Since returns the writes after mark whose "METHOD path" contains filter.
-func (w *WriteCounter) Since(mark int, filter string) []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	var out []string
-	for _, r := range w.requests[mark:] {
-		if strings.Contains(r, filter) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-type countingTransport struct {
-	next    http.RoundTripper
-	counter *WriteCounter
-}
-
-func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Method != http.MethodGet && req.Method != http.MethodHead && req.Method != http.MethodOptions {
-		t.counter.add(fmt.Sprintf("%s %s", req.Method, req.URL.Path))
-	}
-	return t.next.RoundTrip(req)
-}
+// WriteCounter records the controller's write requests.
+type WriteCounter = framework.WriteCounter
