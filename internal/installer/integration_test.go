@@ -57,7 +57,7 @@ func TestMain(m *testing.M) {
 func localCluster(t *testing.T) *cluster.Cluster {
 	t.Helper()
 	if testing.Short() {
-		t.Skip("integration test: needs a local cluster")
+		t.Skip("-short: skips the integration tests, which need the local cluster (run without -short)")
 	}
 	clusterOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)

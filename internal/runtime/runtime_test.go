@@ -238,7 +238,7 @@ func TestStartCommandPython(t *testing.T) {
 func TestShellQuote(t *testing.T) {
 	sh, err := exec.LookPath("sh")
 	if err != nil {
-		t.Skip("sh not found on PATH")
+		t.Skip("prerequisite missing: sh not found on PATH")
 	}
 	for _, s := range []string{"", "plain", "with space", "it's", "'", `$HOME "x" \n ; rm -rf /`, "line\nbreak", "*?[a]"} {
 		out, err := exec.Command(sh, "-c", "printf %s "+shellQuote(s)).Output()
