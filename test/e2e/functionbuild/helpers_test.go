@@ -19,6 +19,7 @@ import (
 	serverlessv1alpha2 "github.com/kyma-serverless/serverless/api/serverless/v1alpha2"
 	"github.com/kyma-serverless/serverless/internal/build"
 	"github.com/kyma-serverless/serverless/internal/functionconfig"
+	"github.com/kyma-serverless/serverless/test/framework"
 )
 
 const (
@@ -117,21 +118,10 @@ func buildJobs(ctx context.Context, g Gomega, fn *serverlessv1alpha2.Function) [
 }
 
 func expectWarningEvent(ctx context.Context, fn *serverlessv1alpha2.Function, reason string) corev1.Event {
-	var found corev1.Event
-	Eventually(func(g Gomega) {
-		events := &corev1.EventList{}
-		g.Expect(k8s.List(ctx, events, client.InNamespace(fn.Namespace))).To(Succeed())
-		var seen []string
-		for _, e := range events.Items {
-			if e.InvolvedObject.Name == fn.Name && e.InvolvedObject.Kind == "Function" && e.Type == corev1.EventTypeWarning && e.Reason == reason {
-				found = e
-				return
-			}
-			seen = append(seen, fmt.Sprintf("%s/%s %s %s", e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Type, e.Reason))
-		}
-		g.Expect(seen).To(ContainElement(ContainSubstring(reason)), "Warning Event %s of Function %s", reason, fn.Name)
-	}).WithContext(ctx).WithTimeout(30 * time.Second).WithPolling(poll).Should(Succeed())
-	return found
+	GinkgoHelper()
+	e, err := framework.WaitForEvent(ctx, k8s, fn.Namespace, "Function", fn.Name, corev1.EventTypeWarning, reason, 30*time.Second)
+	Expect(err).NotTo(HaveOccurred())
+	return e
 }
 
 // watchEach calls handle for every event of the objects list selects until ctx ends, and
