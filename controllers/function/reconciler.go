@@ -39,6 +39,7 @@ import (
 	"github.com/kyma-serverless/serverless/internal/gitsource"
 	"github.com/kyma-serverless/serverless/internal/runtime"
 	"github.com/kyma-serverless/serverless/internal/workload"
+	"github.com/kyma-serverless/serverless/internal/writememo"
 )
 
 // FieldManager owns every field the controller applies; it is also the Events' reporter.
@@ -84,6 +85,12 @@ type Reconciler struct {
 	deployments sync.Map // the Deployment kept among several: keptDeployment
 	slotWaiters sync.Map // Functions waiting for a build slot: types.UID
 	refused     sync.Map // a build whose Pods Pod Security admission refused: refusedBuild
+
+	// What this process wrote last and the resourceVersion it produced, for reconciles
+	// that start from a cache not showing the write yet: the hash applied, by kind and
+	// object key, and the status, by Function UID.
+	applied writememo.Memo[string]
+	written writememo.Memo[serverlessv1alpha2.FunctionStatus]
 
 	// registry is the last read of the registry Secret.
 	registry atomic.Pointer[registryRead]

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -34,8 +35,10 @@ type emittedEvent struct {
 }
 
 // report emits the Warning Events of this reconcile and writes the status, each only when it
-// changed. While a Deployment rolls out, the status is held back for the grace period, so a
-// Function that becomes available quickly costs one status write.
+// changed. While a Deployment rolls out, the status is held back: for the grace period, so a
+// Function that becomes available quickly costs one status write, and for as long as a
+// rollout the Function did not ask for keeps every replica available (a mode switch, new
+// runtime images), so that it costs one write at the end.
 func (r *Reconciler) report(ctx context.Context, s *scope) error {
 	fn := s.fn
 	key := client.ObjectKeyFromObject(fn)
@@ -44,7 +47,19 @@ func (r *Reconciler) report(ctx context.Context, s *scope) error {
 		return nil // nothing learned (a transient error): the status stays as it is
 	}
 
+	// the cached Function may not show the controller's last status write yet
+	current := fn.Status
+	if last, ok := r.written.Ahead(string(fn.UID), string(fn.UID), fn.ResourceVersion); ok {
+		current = last
+	}
+	desired := s.status(&current)
+	if equality.Semantic.DeepEqual(current, desired) {
+		return nil
+	}
 	if s.inProgress() {
+		if s.servingRollout(current, desired) {
+			return nil
+		}
 		since := r.waitingSince(key, fn.UID, s.tag+"/"+s.deploymentHash)
 		if remaining := r.statusGrace() - r.now().Sub(since); remaining > 0 {
 			s.requeue(remaining)
@@ -54,28 +69,47 @@ func (r *Reconciler) report(ctx context.Context, s *scope) error {
 		r.waiting.Delete(key)
 	}
 
-	desired := s.status(&fn.Status)
-	if equality.Semantic.DeepEqual(fn.Status, desired) {
-		return nil
-	}
-	// the cached Function may not show the controller's last status write yet
-	fresh := &serverlessv1alpha2.Function{}
-	if err := r.APIReader.Get(ctx, key, fresh); err != nil {
-		return client.IgnoreNotFound(err)
-	}
-	if fresh.UID != fn.UID {
-		return nil
-	}
-	desired = s.status(&fresh.Status)
-	if equality.Semantic.DeepEqual(fresh.Status, desired) {
-		return nil
-	}
-	patched := fresh.DeepCopy()
+	base := fn.DeepCopy()
+	base.Status = current
+	patched := base.DeepCopy()
 	patched.Status = desired
-	if err := r.Client.Status().Patch(ctx, patched, client.MergeFrom(fresh)); err != nil {
+	if err := r.Client.Status().Patch(ctx, patched, client.MergeFrom(base)); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
 		return fmt.Errorf("write status: %w", err)
 	}
+	r.written.Record(string(fn.UID), string(fn.UID), patched.ResourceVersion, desired)
 	return nil
+}
+
+// servingRollout reports whether the only news in desired is a rollout in progress while the
+// Function keeps running: its status says Running, every desired replica is available, and
+// the Function's current generation is already reported, so the rollout is not something the
+// user just asked for.
+func (s *scope) servingRollout(current, desired serverlessv1alpha2.FunctionStatus) bool {
+	if current.ObservedGeneration != s.fn.Generation || s.running == nil || s.running.Status != metav1.ConditionUnknown {
+		return false
+	}
+	running := meta.FindStatusCondition(current.Conditions, serverlessv1alpha2.ConditionRunning)
+	if running == nil || running.Status != metav1.ConditionTrue {
+		return false
+	}
+	d := s.deployment
+	if d == nil || d.Name == "" {
+		return false
+	}
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	if d.Status.AvailableReplicas < want {
+		return false
+	}
+	held := *desired.DeepCopy()
+	meta.SetStatusCondition(&held.Conditions, *running)
+	held.Replicas = current.Replicas
+	return equality.Semantic.DeepEqual(current, held)
 }
 
 // inProgress reports whether the Function waits for its build or its rollout, and nothing

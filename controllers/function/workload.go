@@ -131,32 +131,44 @@ func (r *Reconciler) workloadError(s *scope, err error, reason, kind string) err
 }
 
 // ensure makes the object match desired, writing only when it has to: an object whose hash
-// annotation equals desired's (and that drifted does not flag) is left alone. Because the
-// cache can lag behind the controller's own writes, a mismatch in the cache is checked against
-// the API server before writing. live receives the object as it is after ensure.
+// annotation equals desired's (and that drifted does not flag) is left alone. A cached object
+// the controller applied before is applied over directly; anything else (not in the cache, or
+// made by someone else) is read from the API server first, to refuse a name taken by another
+// owner and to adopt objects of Kyma's legacy controller. The apply memo keeps a cache that
+// lags behind the controller's own last apply from causing a second one. live receives the
+// object as it is after ensure.
 func (r *Reconciler) ensure(ctx context.Context, fn *serverlessv1alpha2.Function, desired, live client.Object, drifted func(client.Object) bool) error {
 	key := client.ObjectKeyFromObject(desired)
+	memoKey := kindOf(desired) + "/" + key.String()
+	want := workload.Hash(desired)
 	upToDate := func() bool {
-		return workload.Hash(live) == workload.Hash(desired) && (drifted == nil || !drifted(live))
+		return workload.Hash(live) == want && (drifted == nil || !drifted(live))
 	}
-	if err := r.Client.Get(ctx, key, live); err == nil && upToDate() {
+	err := r.Client.Get(ctx, key, live)
+	switch {
+	case err == nil && upToDate():
 		return nil
-	} else if err != nil && !apierrors.IsNotFound(err) {
-		return err
-	}
-	switch err := r.APIReader.Get(ctx, key, live); {
-	case apierrors.IsNotFound(err):
-	case err != nil:
+	case err == nil && r.appliedAhead(memoKey, live, want):
+		return nil
+	case err == nil && belongsTo(live, fn) && workload.Hash(live) != "":
+		// applied by the controller before: its fields are the controller's already
+	case err != nil && !apierrors.IsNotFound(err):
 		return err
 	default:
-		if !belongsTo(live, fn) {
-			return fmt.Errorf("%w: %s %s", errConflict, kindOf(desired), key)
-		}
-		if upToDate() {
-			return nil
-		}
-		if err := r.takeOwnership(ctx, live); err != nil {
+		switch err := r.APIReader.Get(ctx, key, live); {
+		case apierrors.IsNotFound(err):
+		case err != nil:
 			return err
+		default:
+			if !belongsTo(live, fn) {
+				return fmt.Errorf("%w: %s %s", errConflict, kindOf(desired), key)
+			}
+			if upToDate() {
+				return nil
+			}
+			if err := r.takeOwnership(ctx, live); err != nil {
+				return err
+			}
 		}
 	}
 
@@ -172,8 +184,16 @@ func (r *Reconciler) ensure(ctx context.Context, fn *serverlessv1alpha2.Function
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, live); err != nil {
 		return fmt.Errorf("decode applied %s %s: %w", kindOf(desired), key, err)
 	}
+	r.applied.Record(memoKey, string(live.GetUID()), live.GetResourceVersion(), want)
 	log.FromContext(ctx).V(1).Info("Applied", "kind", kindOf(desired), "object", key.Name)
 	return nil
+}
+
+// appliedAhead reports whether the controller's last apply of the object already wrote the
+// hash wanted and the cached copy predates that apply.
+func (r *Reconciler) appliedAhead(memoKey string, cached client.Object, want string) bool {
+	last, ok := r.applied.Ahead(memoKey, string(cached.GetUID()), cached.GetResourceVersion())
+	return ok && last == want
 }
 
 // controlPlaneManager is the field manager of the Deployment and HPA controllers; the

@@ -20,6 +20,7 @@ import (
 
 	operatorv1alpha1 "github.com/kyma-serverless/serverless/api/operator/v1alpha1"
 	"github.com/kyma-serverless/serverless/internal/installer"
+	"github.com/kyma-serverless/serverless/internal/writememo"
 )
 
 const (
@@ -47,7 +48,8 @@ type Reconciler struct {
 	NewEngine func(namespace string) *installer.Engine
 
 	metrics *metrics
-	written statusMemo
+	// written is the status this process wrote last, by the Serverless UID.
+	written writememo.Memo[operatorv1alpha1.ServerlessStatus]
 }
 
 // scope carries what one reconcile learns from step to step.
@@ -252,7 +254,7 @@ func (r *Reconciler) verify(ctx context.Context, s *scope) (ctrl.Result, error) 
 func (r *Reconciler) patchStatus(ctx context.Context, s *scope, before *operatorv1alpha1.Serverless) error {
 	obj := s.obj
 	obj.Status.State = summarizeState(obj)
-	if equalStatus(before.Status, obj.Status) || r.written.alreadyWritten(before, obj.Status) {
+	if equalStatus(before.Status, obj.Status) || r.alreadyWritten(before, obj.Status) {
 		return nil
 	}
 	emitConditionEvents(r.Recorder, obj, before.Status.Conditions)
@@ -262,8 +264,16 @@ func (r *Reconciler) patchStatus(ctx context.Context, s *scope, before *operator
 		}
 		return fmt.Errorf("patch status: %w", err)
 	}
-	r.written.record(obj)
+	r.written.Record(string(obj.UID), string(obj.UID), obj.ResourceVersion, *obj.Status.DeepCopy())
 	return nil
+}
+
+// alreadyWritten is true when desired is the status this process wrote last and the cached
+// object predates that write: events caused by that write can start a reconcile from a cache
+// that does not show it yet.
+func (r *Reconciler) alreadyWritten(cached *operatorv1alpha1.Serverless, desired operatorv1alpha1.ServerlessStatus) bool {
+	last, ok := r.written.Ahead(string(cached.UID), string(cached.UID), cached.ResourceVersion)
+	return ok && equalStatus(last, desired)
 }
 
 func (r *Reconciler) getenv() func(string) string {
