@@ -8,6 +8,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	serverlessv1alpha2 "github.com/kyma-serverless/serverless/api/serverless/v1alpha2"
@@ -121,4 +122,47 @@ func TestBelongsTo(t *testing.T) {
 	g.Expect(belongsTo(other, fn)).To(BeFalse())
 	g.Expect(belongsTo(legacy, fn)).To(BeTrue())
 	g.Expect(belongsTo(foreign, fn)).To(BeFalse())
+}
+
+func TestRollingOut(t *testing.T) {
+	for name, tc := range map[string]struct {
+		dep  *appsv1.Deployment
+		want bool
+	}{
+		"rolled out":            {deployment("h", nil), false},
+		"generation not seen":   {deployment("h", func(d *appsv1.Deployment) { d.Generation = 4 }), true},
+		"new replicas missing":  {deployment("h", func(d *appsv1.Deployment) { d.Status.UpdatedReplicas = 1 }), true},
+		"old replicas left":     {deployment("h", func(d *appsv1.Deployment) { d.Status.Replicas = 3 }), true},
+		"a replica unavailable": {deployment("h", func(d *appsv1.Deployment) { d.Status.AvailableReplicas = 1 }), false},
+		"progress deadline exceeded": {deployment("h", func(d *appsv1.Deployment) {
+			d.Status.UpdatedReplicas = 0
+			d.Status.Conditions = []appsv1.DeploymentCondition{{
+				Type: appsv1.DeploymentProgressing, Status: corev1.ConditionFalse, Reason: "ProgressDeadlineExceeded",
+			}}
+		}), false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got := rollingOut(tc.dep); got != tc.want {
+				t.Fatalf("rollingOut = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestWaitList(t *testing.T) {
+	g := NewWithT(t)
+	var w waitList
+	a := types.NamespacedName{Namespace: "ns1", Name: "a"}
+	b := types.NamespacedName{Namespace: "ns1", Name: "b"}
+	c := types.NamespacedName{Namespace: "ns2", Name: "c"}
+	g.Expect(w.has("ns1")).To(BeFalse())
+	w.add(a)
+	w.add(b)
+	w.add(c)
+	w.add(a)
+	w.remove(c)
+	g.Expect(w.has("ns2")).To(BeFalse())
+	g.Expect(w.take("ns1")).To(ConsistOf(a, b))
+	g.Expect(w.has("ns1")).To(BeFalse())
+	g.Expect(w.take("ns1")).To(BeEmpty())
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	serverlessv1alpha2 "github.com/kyma-serverless/serverless/api/serverless/v1alpha2"
 	"github.com/kyma-serverless/serverless/internal/build"
@@ -25,6 +27,10 @@ import (
 // namespaceRetry is how soon a Function looks again at its namespace's shared build objects
 // while other Functions there still need them.
 const namespaceRetry = 10 * time.Second
+
+// cleanupRecheck is how soon a Function whose build leftovers wait for its namespace's
+// rollouts looks again, should the event that ends the wait be missed.
+const cleanupRecheck = time.Minute
 
 // keptDeployment is the Deployment a Function keeps among several.
 type keptDeployment struct {
@@ -122,35 +128,178 @@ func (r *Reconciler) deleteDuplicates(ctx context.Context, s *scope) error {
 // duplicate Deployments, the Function's build Jobs and build input ConfigMaps (ours and
 // Kyma's legacy controller's) and the BuildReady condition, and then the namespace's
 // registry Secret copy, ServiceAccount and Dockerfile copies once no Function there needs
-// them.
+// them. While other Deployments of the namespace still roll out, the leftovers wait:
+// deleting Jobs sets the garbage collector to work on their Pods, which would slow down the
+// rollouts of a mode switch, and leftovers harm nobody for a while.
 func (r *Reconciler) cleanupBuildLeftovers(ctx context.Context, s *scope) error {
+	key := client.ObjectKeyFromObject(s.fn)
 	if !s.rolledOut() {
+		r.cleanupWaiters.remove(key)
 		return nil
 	}
+	jobs, cms, err := r.buildLeftovers(ctx, s)
+	if err != nil {
+		return err
+	}
+	hasBuildReady := meta.FindStatusCondition(s.fn.Status.Conditions, serverlessv1alpha2.ConditionBuildReady) != nil
+	if len(s.duplicates) == 0 && len(jobs) == 0 && len(cms) == 0 && !hasBuildReady && r.namespaceClean(s.fn.Namespace) {
+		r.cleanupWaiters.remove(key)
+		return nil
+	}
+	busy, err := r.rolloutInProgress(ctx, s.fn.Namespace)
+	if err != nil {
+		return err
+	}
+	if busy != "" {
+		log.FromContext(ctx).V(1).Info("Build leftovers wait for the namespace's rollouts", "rollingOut", busy)
+		r.cleanupWaiters.add(key)
+		s.requeue(cleanupRecheck)
+		return nil
+	}
+	r.cleanupWaiters.remove(key)
+
 	if err := r.deleteDuplicates(ctx, s); err != nil {
 		return err
 	}
-	jobs := &batchv1.JobList{}
-	if err := r.Client.List(ctx, jobs, client.InNamespace(s.fn.Namespace), functionLabels(s.fn)); err != nil {
-		return fmt.Errorf("list build Jobs: %w", err)
-	}
-	for i := range jobs.Items {
-		if job := &jobs.Items[i]; build.IsBuildLeftover(job, build.KindJob) && job.DeletionTimestamp.IsZero() {
-			if err := r.delete(ctx, job); err != nil {
-				return err
-			}
+	for i := range jobs {
+		if err := r.delete(ctx, &jobs[i]); err != nil {
+			return err
 		}
 	}
-	if err := r.deleteConfigMaps(ctx, s, func(cm *corev1.ConfigMap) bool {
-		return build.IsBuildLeftover(cm, build.KindConfigMap)
-	}); err != nil {
-		return err
+	for i := range cms {
+		if err := r.delete(ctx, &cms[i]); err != nil {
+			return err
+		}
 	}
-	r.slotWaiters.Delete(client.ObjectKeyFromObject(s.fn))
-	if meta.FindStatusCondition(s.fn.Status.Conditions, serverlessv1alpha2.ConditionBuildReady) != nil {
-		s.dropBuildReady = true
-	}
+	r.slotWaiters.Delete(key)
+	s.dropBuildReady = hasBuildReady
 	return r.cleanupNamespace(ctx, s)
+}
+
+// buildLeftovers lists the Function's build Jobs and build input ConfigMaps.
+func (r *Reconciler) buildLeftovers(ctx context.Context, s *scope) ([]batchv1.Job, []corev1.ConfigMap, error) {
+	jobList := &batchv1.JobList{}
+	if err := r.Client.List(ctx, jobList, client.InNamespace(s.fn.Namespace), functionLabels(s.fn)); err != nil {
+		return nil, nil, fmt.Errorf("list build Jobs: %w", err)
+	}
+	jobs := slices.DeleteFunc(jobList.Items, func(job batchv1.Job) bool {
+		return !build.IsBuildLeftover(&job, build.KindJob) || !job.DeletionTimestamp.IsZero()
+	})
+	cmList := &corev1.ConfigMapList{}
+	if err := r.Client.List(ctx, cmList, client.InNamespace(s.fn.Namespace), functionLabels(s.fn)); err != nil {
+		return nil, nil, fmt.Errorf("list ConfigMaps: %w", err)
+	}
+	cms := slices.DeleteFunc(cmList.Items, func(cm corev1.ConfigMap) bool {
+		return !build.IsBuildLeftover(&cm, build.KindConfigMap) || !cm.DeletionTimestamp.IsZero()
+	})
+	return jobs, cms, nil
+}
+
+// namespaceClean reports whether the namespace is known to hold none of the shared build
+// objects (or is the module's own namespace, whose originals stay).
+func (r *Reconciler) namespaceClean(ns string) bool {
+	if ns == r.Config.Key().Namespace {
+		return true
+	}
+	_, ok := r.nsClean.Load(ns)
+	return ok
+}
+
+// rolloutInProgress names a Deployment of the namespace that is rolling out a new Pod
+// template; empty when none is.
+func (r *Reconciler) rolloutInProgress(ctx context.Context, ns string) (string, error) {
+	list := &appsv1.DeploymentList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(ns)); err != nil {
+		return "", fmt.Errorf("list Deployments: %w", err)
+	}
+	for i := range list.Items {
+		if d := &list.Items[i]; d.DeletionTimestamp.IsZero() && rollingOut(d) {
+			return d.Name, nil
+		}
+	}
+	return "", nil
+}
+
+// rollingOut reports whether a Deployment still moves its replicas to its current Pod
+// template. A rollout that exceeded its progress deadline no longer counts: it needs a
+// person, not patience.
+func rollingOut(d *appsv1.Deployment) bool {
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded" {
+			return false
+		}
+	}
+	desired := int32(1)
+	if d.Spec.Replicas != nil {
+		desired = *d.Spec.Replicas
+	}
+	st := d.Status
+	return st.ObservedGeneration < d.Generation || st.UpdatedReplicas < desired || st.Replicas > st.UpdatedReplicas
+}
+
+// rolloutSettled wakes the Functions whose leftovers wait in the Deployment's namespace,
+// once no Deployment there rolls out any more.
+func (r *Reconciler) rolloutSettled(ctx context.Context, obj client.Object) []reconcile.Request {
+	d, ok := obj.(*appsv1.Deployment)
+	if !ok || rollingOut(d) || !r.cleanupWaiters.has(d.Namespace) {
+		return nil
+	}
+	if busy, err := r.rolloutInProgress(ctx, d.Namespace); err != nil || busy != "" {
+		return nil
+	}
+	keys := r.cleanupWaiters.take(d.Namespace)
+	reqs := make([]reconcile.Request, 0, len(keys))
+	for _, k := range keys {
+		reqs = append(reqs, reconcile.Request{NamespacedName: k})
+	}
+	return reqs
+}
+
+// waitList holds Functions waiting for something in their namespace.
+type waitList struct {
+	mu   sync.Mutex
+	byNS map[string]map[types.NamespacedName]struct{}
+}
+
+func (w *waitList) add(key types.NamespacedName) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.byNS == nil {
+		w.byNS = map[string]map[types.NamespacedName]struct{}{}
+	}
+	if w.byNS[key.Namespace] == nil {
+		w.byNS[key.Namespace] = map[types.NamespacedName]struct{}{}
+	}
+	w.byNS[key.Namespace][key] = struct{}{}
+}
+
+func (w *waitList) remove(key types.NamespacedName) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if set := w.byNS[key.Namespace]; set != nil {
+		delete(set, key)
+		if len(set) == 0 {
+			delete(w.byNS, key.Namespace)
+		}
+	}
+}
+
+func (w *waitList) has(ns string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.byNS[ns]) > 0
+}
+
+// take removes and returns the namespace's waiting Functions.
+func (w *waitList) take(ns string) []types.NamespacedName {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	keys := make([]types.NamespacedName, 0, len(w.byNS[ns]))
+	for k := range w.byNS[ns] {
+		keys = append(keys, k)
+	}
+	delete(w.byNS, ns)
+	return keys
 }
 
 // cleanupNamespace deletes the namespace's registry Secret copy, ServiceAccount
@@ -161,16 +310,13 @@ func (r *Reconciler) cleanupBuildLeftovers(ctx context.Context, s *scope) error 
 // ServiceAccount and the Dockerfile ConfigMaps there are the originals.
 func (r *Reconciler) cleanupNamespace(ctx context.Context, s *scope) error {
 	ns := s.fn.Namespace
-	if ns == r.Config.Key().Namespace {
-		return nil
-	}
-	if _, ok := r.nsClean.Load(ns); ok {
+	if r.namespaceClean(ns) {
 		return nil
 	}
 	mu := r.nsLock(ns)
 	mu.Lock()
 	defer mu.Unlock()
-	if _, ok := r.nsClean.Load(ns); ok {
+	if r.namespaceClean(ns) {
 		return nil
 	}
 

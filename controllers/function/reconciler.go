@@ -84,7 +84,9 @@ type Reconciler struct {
 	emitted     sync.Map // the last Warning Event: emittedEvent
 	deployments sync.Map // the Deployment kept among several: keptDeployment
 	slotWaiters sync.Map // Functions waiting for a build slot: types.UID
-	refused     sync.Map // a build whose Pods Pod Security admission refused: refusedBuild
+	// Functions whose build leftovers wait for their namespace's rollouts to settle
+	cleanupWaiters waitList
+	refused        sync.Map // a build whose Pods Pod Security admission refused: refusedBuild
 
 	// What this process wrote last and the resourceVersion it produced, for reconciles
 	// that start from a cache not showing the write yet: the hash applied, by kind and
@@ -256,6 +258,7 @@ func (r *Reconciler) forget(key types.NamespacedName) {
 	r.emitted.Delete(key)
 	r.deployments.Delete(key)
 	r.slotWaiters.Delete(key)
+	r.cleanupWaiters.remove(key)
 	r.refused.Delete(key)
 }
 

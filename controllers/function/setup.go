@@ -22,8 +22,8 @@ import (
 )
 
 // SetupWithManager registers the controller: Functions, the objects they own, build Jobs,
-// and the configuration ConfigMap in configCache, whose every change re-enqueues every
-// Function.
+// the end of rollouts (for leftovers that wait for them), and the configuration ConfigMap
+// in configCache, whose every change re-enqueues every Function.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, configCache cache.Cache, maxConcurrent int) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("function").
@@ -33,6 +33,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, configCache cache.Cache,
 		Owns(&corev1.ConfigMap{}).
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
 		Watches(&batchv1.Job{}, handler.EnqueueRequestsFromMapFunc(r.jobChanged)).
+		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rolloutSettled)).
 		WatchesRawSource(source.Kind(configCache, &corev1.ConfigMap{},
 			handler.TypedEnqueueRequestsFromMapFunc(r.allFunctions))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrent}).
