@@ -74,3 +74,11 @@ func (b *functionBench) writes(t *testing.T) map[string]int {
 	must(t, err)
 	return counts
 }
+
+// requests counts the controller's requests so far, by verb (watches aside).
+func (b *functionBench) requests(t *testing.T) map[string]int {
+	t.Helper()
+	counts, err := cluster.CountAuditRequests(b.cluster.AuditLogPath(), b.user, "get", "list", "create", "update", "patch", "delete", "deletecollection")
+	must(t, err)
+	return counts
+}
