@@ -11,7 +11,8 @@
 //
 // The controller writes as little as it can: children are applied with server-side apply only
 // when their hash annotation differs, the status is written once it has something final to
-// say (or after a grace period while a Deployment rolls out), and Events are only Warnings,
+// say (or after a grace period while a Deployment rolls out; not at all during a rollout the
+// user did not ask for that keeps every replica available), and Events are only Warnings,
 // emitted when a condition changes. A Function at rest costs no writes.
 package function
 
