@@ -109,8 +109,16 @@ func SSHAuth(user string, key []byte, passphrase string, knownHosts []byte) (tra
 
 // IsAuthError reports whether the repository refused or asked for credentials.
 func IsAuthError(err error) bool {
-	return errors.Is(err, transport.ErrAuthenticationRequired) || errors.Is(err, transport.ErrAuthorizationFailed)
+	if errors.Is(err, transport.ErrAuthenticationRequired) || errors.Is(err, transport.ErrAuthorizationFailed) {
+		return true
+	}
+	// the SSH client reports a refused key only as text
+	return err != nil && strings.Contains(err.Error(), sshAuthFailed)
 }
+
+// sshAuthFailed starts the error of golang.org/x/crypto/ssh when the server accepted none of
+// the client's credentials.
+const sshAuthFailed = "ssh: unable to authenticate"
 
 // Resolved is the commit a reference points to.
 type Resolved struct {

@@ -186,3 +186,63 @@ func TestBaseDirPath(t *testing.T) {
 		g.Expect(got).To(Equal(want), in)
 	}
 }
+
+// sshKey is a new client key: its signer, and the PEM a key Secret holds.
+func sshKey(t *testing.T) (ssh.Signer, []byte) {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer, pem.EncodeToMemory(block)
+}
+
+func TestSSH(t *testing.T) {
+	g := NewWithT(t)
+	f := newFixture(t, gittest.Options{})
+	client, keyPEM := sshKey(t)
+	server, err := gittest.NewSSHServer(f.server.Root, client.PublicKey())
+	g.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(server.Close)
+	url := server.RepoURL("fn.git")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	auth, err := gitsource.AuthFromSecret(serverlessv1alpha2.RepositoryAuthSSHKey, map[string][]byte{
+		"key": keyPEM, "knownHosts": []byte(server.KnownHosts),
+	})
+	g.Expect(err).NotTo(HaveOccurred())
+	got, err := gitsource.Resolve(ctx, url, "main", auth)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(got.Commit).To(Equal(f.second))
+
+	dest := filepath.Join(t.TempDir(), "src")
+	g.Expect(gitsource.Fetch(ctx, gitsource.FetchOptions{URL: url, Commit: f.first, BaseDir: "/src", Dest: []string{dest}, Auth: auth})).To(Succeed())
+	data, err := os.ReadFile(filepath.Join(dest, "handler.js"))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(string(data)).To(Equal("module.exports = {main: () => 1}"))
+
+	// a key the server does not know
+	_, otherPEM := sshKey(t)
+	other, err := gitsource.AuthFromSecret(serverlessv1alpha2.RepositoryAuthSSHKey, map[string][]byte{
+		"key": otherPEM, "knownHosts": []byte(server.KnownHosts),
+	})
+	g.Expect(err).NotTo(HaveOccurred())
+	_, err = gitsource.Resolve(ctx, url, "main", other)
+	g.Expect(gitsource.IsAuthError(err)).To(BeTrue(), "%v", err)
+
+	// a server whose host key differs from the known one
+	impostor, err := gittest.NewSSHServer(f.server.Root, client.PublicKey())
+	g.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(impostor.Close)
+	_, err = gitsource.Resolve(ctx, impostor.RepoURL("fn.git"), "main", auth)
+	g.Expect(err).To(MatchError(ContainSubstring("knownhosts")))
+}
