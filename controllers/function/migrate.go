@@ -229,10 +229,7 @@ func rollingOut(d *appsv1.Deployment) bool {
 			return false
 		}
 	}
-	desired := int32(1)
-	if d.Spec.Replicas != nil {
-		desired = *d.Spec.Replicas
-	}
+	desired := desiredReplicas(d)
 	st := d.Status
 	return st.ObservedGeneration < d.Generation || st.UpdatedReplicas < desired || st.Replicas > st.UpdatedReplicas
 }

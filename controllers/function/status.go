@@ -99,10 +99,7 @@ func (s *scope) servingRollout(current, desired serverlessv1alpha2.FunctionStatu
 	if d == nil || d.Name == "" {
 		return false
 	}
-	want := int32(1)
-	if d.Spec.Replicas != nil {
-		want = *d.Spec.Replicas
-	}
+	want := desiredReplicas(d)
 	if d.Status.AvailableReplicas < want {
 		return false
 	}

@@ -300,10 +300,7 @@ func deploymentRunning(d *appsv1.Deployment, desiredHash string) (metav1.Conditi
 				fmt.Sprintf("Deployment %s did not become available in time: %s", d.Name, c.Message)
 		}
 	}
-	desired := int32(1)
-	if d.Spec.Replicas != nil {
-		desired = *d.Spec.Replicas
-	}
+	desired := desiredReplicas(d)
 	st := d.Status
 	if st.UpdatedReplicas == desired && st.AvailableReplicas == desired && st.Replicas == desired {
 		return metav1.ConditionTrue, serverlessv1alpha2.ReasonDeploymentReady,
@@ -317,4 +314,13 @@ func deploymentRunning(d *appsv1.Deployment, desiredHash string) (metav1.Conditi
 	}
 	return metav1.ConditionUnknown, reason,
 		fmt.Sprintf("Deployment %s is rolling out: %d/%d replicas updated, %d available", d.Name, st.UpdatedReplicas, desired, st.AvailableReplicas)
+}
+
+// desiredReplicas is the replica count a Deployment asks for (1 when unset, as the API
+// server defaults it).
+func desiredReplicas(d *appsv1.Deployment) int32 {
+	if d.Spec.Replicas == nil {
+		return 1
+	}
+	return *d.Spec.Replicas
 }
