@@ -53,9 +53,10 @@ func inlineFunction(ns, name, source string) *serverlessv1alpha2.Function {
 	}
 }
 
-// builtImage is the image the Deployment of fn runs in build mode.
+// builtImage is the image the Deployment of fn runs in build mode (for a Git source, of the
+// commit in its status).
 func builtImage(fn *serverlessv1alpha2.Function) string {
-	return build.ImageName(pullAddress, fn.Namespace, fn.Name, build.ContentHash(fn, runtimeImage, ""))
+	return build.ImageName(pullAddress, fn.Namespace, fn.Name, build.ContentHash(fn, runtimeImage, fn.Status.Commit))
 }
 
 func getFunction(ctx context.Context, g Gomega, fn *serverlessv1alpha2.Function) *serverlessv1alpha2.Function {
