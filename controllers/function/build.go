@@ -390,10 +390,9 @@ func (r *Reconciler) runBuild(ctx context.Context, s *scope) error {
 			msg := build.MessageRestrictedNamespace + " The API server refused the build Pod: " + refusal
 			r.refused.Store(key, refusedBuild{uid: fn.UID, tag: s.tag, message: msg})
 			// the Job would hold a build slot until its deadline
-			if err := r.delete(ctx, current); err != nil {
+			if err := r.deleteJob(ctx, current); err != nil {
 				return err
 			}
-			r.gate().Release(client.ObjectKeyFromObject(current))
 			return s.buildRefused(msg)
 		}
 		s.setBuildReady(metav1.ConditionUnknown, serverlessv1alpha2.ReasonJobRunning, msg)
@@ -442,6 +441,15 @@ func (r *Reconciler) startBuild(ctx context.Context, s *scope) (*batchv1.Job, er
 	}
 	log.FromContext(ctx).Info("Build started", "job", job.Name, "tag", s.tag)
 	return job, nil
+}
+
+// deleteJob deletes a build Job and gives back the build slot it may still hold.
+func (r *Reconciler) deleteJob(ctx context.Context, job *batchv1.Job) error {
+	if err := r.delete(ctx, job); err != nil {
+		return err
+	}
+	r.gate().Release(client.ObjectKeyFromObject(job))
+	return nil
 }
 
 // createIfMissing creates an object whose name fixes its content (an immutable build input
@@ -504,7 +512,7 @@ func (r *Reconciler) cleanupBuilds(ctx context.Context, s *scope) error {
 	}
 	for i := range s.jobs {
 		if job := &s.jobs[i]; job.Labels[build.LabelContentHash] != s.tag && job.DeletionTimestamp.IsZero() {
-			if err := r.delete(ctx, job); err != nil {
+			if err := r.deleteJob(ctx, job); err != nil {
 				return err
 			}
 		}

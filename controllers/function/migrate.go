@@ -162,7 +162,7 @@ func (r *Reconciler) cleanupBuildLeftovers(ctx context.Context, s *scope) error 
 		return err
 	}
 	for i := range jobs {
-		if err := r.delete(ctx, &jobs[i]); err != nil {
+		if err := r.deleteJob(ctx, &jobs[i]); err != nil {
 			return err
 		}
 	}

@@ -41,8 +41,10 @@ const DefaultReservationTTL = 2 * time.Minute
 // Gate holds the cluster-wide limit on simultaneous builds when the controller decides
 // from a cache. A Job it just created is missing from the cache for a moment; without the
 // Gate, the next decisions would not count it and start too many builds. The Gate counts
-// each build it let start until the Job shows up in the observed Jobs, until Release, or
-// for at most its TTL. It is safe for concurrent use; the zero value is not: use NewGate.
+// each build it let start until the Job is observed finished, until Release, or for at most
+// its TTL. Seeing the Job unfinished does not end the reservation: a concurrent decision may
+// work from an older list that lacks it. It is safe for concurrent use; the zero value is
+// not: use NewGate.
 type Gate struct {
 	mu       sync.Mutex
 	reserved map[types.NamespacedName]time.Time
@@ -65,26 +67,27 @@ func (g *Gate) TryStart(job types.NamespacedName, observed []batchv1.Job, limit 
 
 	now := g.now()
 	seen := make(map[types.NamespacedName]bool, len(observed))
+	active := map[types.NamespacedName]bool{}
 	for i := range observed {
-		seen[types.NamespacedName{Namespace: observed[i].Namespace, Name: observed[i].Name}] = true
+		key := types.NamespacedName{Namespace: observed[i].Namespace, Name: observed[i].Name}
+		seen[key] = true
+		if IsJobFinished(&observed[i]) {
+			delete(g.reserved, key)
+		} else if IsBuildJob(&observed[i]) {
+			active[key] = true
+		}
 	}
-	pending := 0
 	for key, at := range g.reserved {
-		if seen[key] || now.Sub(at) > g.ttl {
+		if now.Sub(at) > g.ttl {
 			delete(g.reserved, key)
 			continue
 		}
-		if key != job {
-			pending++
-		}
+		active[key] = true
 	}
-	if seen[job] {
+	if _, ok := g.reserved[job]; ok || seen[job] {
 		return true
 	}
-	if _, ok := g.reserved[job]; ok {
-		return true
-	}
-	if !CanStart(ActiveBuilds(observed)+pending, limit) {
+	if !CanStart(len(active), limit) {
 		return false
 	}
 	g.reserved[job] = now

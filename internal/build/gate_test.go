@@ -113,6 +113,22 @@ func TestGateCountsJobsMissingFromTheCache(t *testing.T) {
 	g.Expect(gate.TryStart(key(started[1]), started, 1)).To(BeTrue())
 }
 
+// Decisions run concurrently, each from its own list of the cache: one that saw a new Job
+// running must not make another, with an older list that lacks it, start one more.
+func TestGateKeepsReservationsForStaleLists(t *testing.T) {
+	g := NewWithT(t)
+	gate := NewGate()
+	a, b, c := buildJob("ns", "a", false), buildJob("ns", "b", false), buildJob("ns", "c", false)
+
+	g.Expect(gate.TryStart(key(a), nil, 1)).To(BeTrue())
+	g.Expect(gate.TryStart(key(b), []batchv1.Job{a}, 1)).To(BeFalse(), "a fresh list shows a running")
+	g.Expect(gate.TryStart(key(c), nil, 1)).To(BeFalse(), "a stale list lacks a, whose reservation still counts")
+
+	a.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}
+	g.Expect(gate.TryStart(key(b), []batchv1.Job{a}, 1)).To(BeTrue(), "a finished")
+	g.Expect(gate.TryStart(key(c), nil, 1)).To(BeFalse(), "b holds the slot")
+}
+
 func TestGateConcurrent(t *testing.T) {
 	g := NewWithT(t)
 	gate := NewGate()
