@@ -156,20 +156,8 @@ var _ = Describe("Function controller in buildless mode", Ordered, func() {
 		gitServer = server // polled until the end of the suite
 
 		ns := newNamespace(ctx, restricted)
-		Expect(k8s.Create(ctx, &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "git-creds"},
-			StringData: map[string]string{"username": "bot", "password": "s3cret"},
-		})).To(Succeed())
-		fn := &serverlessv1alpha2.Function{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "from-git"},
-			Spec: serverlessv1alpha2.FunctionSpec{
-				Runtime: serverlessv1alpha2.RuntimeNodejs22,
-				Source: serverlessv1alpha2.Source{GitRepository: &serverlessv1alpha2.GitRepositorySource{
-					URL: server.RepoURL("functions.git"), BaseDir: "/hello", Reference: "main",
-					Auth: &serverlessv1alpha2.RepositoryAuth{Type: serverlessv1alpha2.RepositoryAuthBasic, SecretName: "git-creds"},
-				}},
-			},
-		}
+		Expect(k8s.Create(ctx, framework.BasicAuthSecret(ns, "git-creds", "bot", "s3cret"))).To(Succeed())
+		fn := framework.GitFunction(ns, "from-git", server.RepoURL("functions.git"), "/hello", "git-creds")
 		mark := writes.Mark()
 		fn = createFunction(ctx, fn)
 		got := waitRunning(ctx, fn)

@@ -16,6 +16,7 @@ import (
 	serverlessv1alpha2 "github.com/kyma-serverless/serverless/api/serverless/v1alpha2"
 	"github.com/kyma-serverless/serverless/internal/build"
 	"github.com/kyma-serverless/serverless/internal/gitsource/gittest"
+	"github.com/kyma-serverless/serverless/test/framework"
 )
 
 var _ = Describe("A Git Function in build mode", Ordered, func() {
@@ -39,21 +40,13 @@ var _ = Describe("A Git Function in build mode", Ordered, func() {
 		first, err := repo.Commit(map[string]string{"app/handler.js": nodeSource, "app/package.json": `{"name":"app","version":"1.0.0"}`}, "first")
 		Expect(err).NotTo(HaveOccurred())
 		ns := newNamespace(ctx, nil)
-		Expect(k8s.Create(ctx, &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "git-creds"},
-			StringData: map[string]string{"username": "builder", "password": "g1t-secret"},
-		})).To(Succeed())
-		fn := &serverlessv1alpha2.Function{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "from-git"},
-			Spec: serverlessv1alpha2.FunctionSpec{
-				Runtime: serverlessv1alpha2.RuntimeNodejs22,
-				Source: serverlessv1alpha2.Source{GitRepository: &serverlessv1alpha2.GitRepositorySource{
-					URL: server.RepoURL("functions.git"), BaseDir: "/app", Reference: "main",
-					Auth: &serverlessv1alpha2.RepositoryAuth{Type: serverlessv1alpha2.RepositoryAuthBasic, SecretName: "git-creds"},
-				}},
-			},
-		}
+		Expect(k8s.Create(ctx, framework.BasicAuthSecret(ns, "git-creds", "builder", "g1t-secret"))).To(Succeed())
+		fn := framework.GitFunction(ns, "from-git", server.RepoURL("functions.git"), "/app", "git-creds")
 		Expect(k8s.Create(ctx, fn)).To(Succeed())
+		// gone before the server stops, so that other specs see no failed polls of it
+		DeferCleanup(func(ctx SpecContext) {
+			Expect(client.IgnoreNotFound(k8s.Delete(ctx, fn))).To(Succeed())
+		})
 		got := waitBuiltAndRunning(ctx, fn)
 		Expect(got.Status.Commit).To(Equal(first))
 
