@@ -225,7 +225,7 @@ func (r *Reconciler) rolloutInProgress(ctx context.Context, ns string) (string, 
 // person, not patience.
 func rollingOut(d *appsv1.Deployment) bool {
 	for _, c := range d.Status.Conditions {
-		if c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded" {
+		if progressDeadlineExceeded(c) {
 			return false
 		}
 	}

@@ -295,7 +295,7 @@ func deploymentRunning(d *appsv1.Deployment, desiredHash string) (metav1.Conditi
 			return metav1.ConditionFalse, serverlessv1alpha2.ReasonDeploymentFailed,
 				fmt.Sprintf("Deployment %s cannot create Pods: %s", d.Name, c.Message)
 		}
-		if c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded" {
+		if progressDeadlineExceeded(c) {
 			return metav1.ConditionFalse, serverlessv1alpha2.ReasonDeploymentFailed,
 				fmt.Sprintf("Deployment %s did not become available in time: %s", d.Name, c.Message)
 		}
@@ -323,4 +323,10 @@ func desiredReplicas(d *appsv1.Deployment) int32 {
 		return 1
 	}
 	return *d.Spec.Replicas
+}
+
+// progressDeadlineExceeded reports whether a Deployment condition says its rollout made no
+// progress within the deadline (the reason the Deployment controller sets).
+func progressDeadlineExceeded(c appsv1.DeploymentCondition) bool {
+	return c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded"
 }
