@@ -29,3 +29,15 @@ func BasicAuthSecret(namespace, name, username, password string) *corev1.Secret 
 		StringData: map[string]string{"username": username, "password": password},
 	}
 }
+
+// ControllerImages is the part of a Function controller configuration the suites share: the
+// registry.test images (kwok runs none of them) and the default resource preset.
+const ControllerImages = `gitFetcherImage: registry.test/function-git-fetcher:test
+runtimeImages:
+  nodejs20: registry.test/function-runtime-nodejs20:test
+  nodejs22: registry.test/function-runtime-nodejs22:test
+  nodejs24: registry.test/function-runtime-nodejs24:test
+  python312: registry.test/function-runtime-python312:test
+runtimePresets:
+  default: S
+`

@@ -191,16 +191,7 @@ func perFunction(requests []map[string]int, n int) string {
 
 // buildModeConfig is the Function controller configuration in build mode,
 // with enough build slots that the untimed setup does not dominate the run.
-const buildModeConfig = `mode: build
-logLevel: info
-requeueDuration: 5m
-runtimeImages:
-  nodejs20: europe-docker.pkg.dev/kyma-project/prod/function-runtime-nodejs20:main
-  nodejs22: europe-docker.pkg.dev/kyma-project/prod/function-runtime-nodejs22:main
-  nodejs24: europe-docker.pkg.dev/kyma-project/prod/function-runtime-nodejs24:main
-  python312: europe-docker.pkg.dev/kyma-project/prod/function-runtime-python312:main
-gitFetcherImage: europe-docker.pkg.dev/kyma-project/prod/function-git-fetcher:main
-build:
+var buildModeConfig = strings.Replace(benchConfig, "mode: buildless\n", "mode: build\n", 1) + `build:
   executorImage: gcr.io/kaniko-project/executor:v1.23.2
   maxSimultaneousJobs: 200
   registrySecretName: bench-registry

@@ -88,15 +88,7 @@ logLevel: info
 requeueDuration: 3s
 tracingEndpoint: ""
 eventingEndpoint: http://eventing-publisher-proxy.kyma-system.svc.cluster.local/publish
-gitFetcherImage: registry.test/function-git-fetcher:test
-runtimeImages:
-  nodejs20: registry.test/function-runtime-nodejs20:test
-  nodejs22: registry.test/function-runtime-nodejs22:test
-  nodejs24: registry.test/function-runtime-nodejs24:test
-  python312: registry.test/function-runtime-python312:test
-runtimePresets:
-  default: S
-`
+` + framework.ControllerImages
 
 func writeConfig(ctx context.Context, data string) {
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: configNamespace, Name: functionconfig.ConfigMapName}}

@@ -18,6 +18,7 @@ import (
 
 	serverlessv1alpha2 "github.com/kyma-serverless/serverless/api/serverless/v1alpha2"
 	"github.com/kyma-serverless/serverless/internal/functionconfig"
+	"github.com/kyma-serverless/serverless/test/framework"
 )
 
 var (
@@ -85,15 +86,7 @@ func configFor(mode string, maxJobs int) string {
 logLevel: info
 requeueDuration: 30s
 tracingEndpoint: ""
-gitFetcherImage: registry.test/function-git-fetcher:test
-runtimeImages:
-  nodejs20: registry.test/function-runtime-nodejs20:test
-  nodejs22: registry.test/function-runtime-nodejs22:test
-  nodejs24: registry.test/function-runtime-nodejs24:test
-  python312: registry.test/function-runtime-python312:test
-runtimePresets:
-  default: S
-build:
+` + framework.ControllerImages + `build:
   executorImage: registry.test/kaniko-executor:test
   maxSimultaneousJobs: ` + strconv.Itoa(maxJobs) + `
   registrySecretName: ` + registrySecretName + `

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/kyma-serverless/serverless/test/e2e/functionbuild"
+	"github.com/kyma-serverless/serverless/test/framework"
 )
 
 var (
@@ -45,12 +46,4 @@ var _ = AfterSuite(func(ctx SpecContext) {
 const buildlessConfig = `mode: buildless
 requeueDuration: 30s
 tracingEndpoint: ""
-gitFetcherImage: registry.test/function-git-fetcher:test
-runtimeImages:
-  nodejs20: registry.test/function-runtime-nodejs20:test
-  nodejs22: registry.test/function-runtime-nodejs22:test
-  nodejs24: registry.test/function-runtime-nodejs24:test
-  python312: registry.test/function-runtime-python312:test
-runtimePresets:
-  default: S
-`
+` + framework.ControllerImages
